@@ -1,0 +1,1 @@
+"""The ``xbragg`` command line: nanoBragg's flags, outputs and statistics."""

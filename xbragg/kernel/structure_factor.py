@@ -1,0 +1,83 @@
+"""Structure-factor lookup: nearest grid node, and tricubic (Lagrange) interpolation."""
+from __future__ import annotations
+
+from array_api_compat import array_namespace, device
+
+from .lattice import nearest_index
+
+
+def _flat_index(xp, hi, ki, li, shape):
+    return (hi * shape[1] + ki) * shape[2] + li
+
+
+def nearest_F(hkl, F_flat, *, origin: tuple[int, int, int], shape: tuple[int, int, int],
+              default_F: float, have_table: bool):
+    """F of the nearest node (h0, k0, l0), or ``default_F`` outside the table.
+
+    hkl: (..., 3) fractional indices; F_flat: flattened (h, k, l) grid, C order.
+    """
+    xp = array_namespace(hkl)
+    if not have_table:
+        return xp.full_like(hkl[..., 0], default_F)
+    idx = []
+    inside = None
+    for axis in range(3):
+        rel = xp.astype(nearest_index(hkl[..., axis]) - origin[axis], xp.int64)
+        ok = (rel >= 0) & (rel < shape[axis])
+        inside = ok if inside is None else inside & ok
+        idx.append(xp.where(ok, rel, xp.zeros_like(rel)))
+    flat = _flat_index(xp, idx[0], idx[1], idx[2], shape)
+    vals = xp.reshape(xp.take(F_flat, xp.reshape(flat, (-1,)), axis=0), flat.shape)
+    return xp.where(inside, vals, xp.full_like(vals, default_F))
+
+
+def interpolation_out_of_range(hkl, *, origin: tuple[int, int, int], shape: tuple[int, int, int]):
+    """True where the 4x4x4 neighbourhood leaves the table (the reference's exact test)."""
+    out = None
+    for axis in range(3):
+        x = hkl[..., axis]
+        lo, rng = origin[axis], shape[axis]
+        bad = ((x - lo + 3) > rng) | ((x - 2) < lo)
+        out = bad if out is None else out | bad
+    return out
+
+
+def lagrange_weights(t):
+    """Cubic Lagrange weights at nodes -1, 0, 1, 2 for offsets t = x - floor(x); (..., 4)."""
+    xp = array_namespace(t)
+    u0, u1, u2, u3 = t + 1.0, t, t - 1.0, t - 2.0
+    return xp.stack([
+        u1 * u2 * u3 / -6.0,
+        u0 * u2 * u3 / 2.0,
+        u0 * u1 * u3 / -2.0,
+        u0 * u1 * u2 / 6.0,
+    ], axis=-1)
+
+
+def tricubic_F(hkl, F_flat, *, origin: tuple[int, int, int], shape: tuple[int, int, int]):
+    """Tricubic interpolation of F on the 4x4x4 nodes around ``hkl`` (reference ``polin3``).
+
+    The nodes are floor(x)-1 .. floor(x)+2 on each axis.  Points whose
+    neighbourhood leaves the table get an unspecified value; callers mask
+    them with :func:`interpolation_out_of_range`.
+    Returns (F, weights (..., 3, 4), node indices (..., 3, 4)).
+    """
+    xp = array_namespace(hkl)
+    flr = xp.floor(hkl)
+    w = lagrange_weights(hkl - flr)                                   # (..., 3, 4)
+    offsets = xp.asarray([-1, 0, 1, 2], dtype=xp.int64, device=device(hkl))
+    base = xp.astype(flr, xp.int64)
+    nodes = base[..., None] + offsets                                 # (..., 3, 4)
+    rel = []
+    for axis in range(3):
+        r = nodes[..., axis, :] - origin[axis]
+        rel.append(xp.clip(r, 0, shape[axis] - 1))
+    hi = rel[0][..., :, None, None]
+    ki = rel[1][..., None, :, None]
+    li = rel[2][..., None, None, :]
+    flat = _flat_index(xp, hi, ki, li, shape)                         # (..., 4, 4, 4)
+    vals = xp.reshape(xp.take(F_flat, xp.reshape(flat, (-1,)), axis=0), flat.shape)
+    along_l = xp.sum(vals * w[..., 2, None, None, :], axis=-1)        # (..., 4, 4)
+    along_k = xp.sum(along_l * w[..., 1, None, :], axis=-1)           # (..., 4)
+    F = xp.sum(along_k * w[..., 0, :], axis=-1)
+    return F, w, nodes

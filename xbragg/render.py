@@ -1,0 +1,178 @@
+"""Render an :class:`~xbragg.setup.experiment.Experiment` tile by tile on any backend.
+
+Tiles are runs of pixels in raster order inside the region of interest,
+sized from a memory budget so that peak memory does not grow with the
+detector.  Tiles run in raster order because the reference's interpolation
+fall-back depends on which pixel first leaves the structure-factor table.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from .backends import namespace, resolve_device, resolve_dtype, to_numpy
+from .constants import R_E_SQR_M2
+from .kernel.intensity import KernelInputs, tile_intensity
+from .setup.experiment import Experiment
+
+DEFAULT_MEMORY_BUDGET_BYTES = 128 * 2**20
+_BYTES_PER_EVALUATION = 400          # working arrays per (pixel, layer, sub-pixel, source, rotation)
+_BYTES_PER_EVALUATION_INTERP = 2600  # plus the 4x4x4 neighbourhood and weights
+
+
+@dataclass
+class RenderResult:
+    """A rendered image and what happened while rendering it.
+
+    ``image``: (spixels, fpixels) array of the chosen backend, device and dtype,
+    photons per pixel; pixels outside the ROI or masked are 0.
+    """
+
+    image: Any
+    interpolation_fell_back: bool
+    fallback_hkl: tuple[float, float, float] | None
+    tiles: int
+
+
+def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
+    """Move the experiment's arrays to the backend, in the working dtype."""
+    det = exp.detector
+
+    def arr(x, dt=dtype):
+        return xp.asarray(np.asarray(x), dtype=dt, device=device)
+
+    o = exp.oversample
+    sub = np.array([(s, f) for s in range(o) for f in range(o)], dtype=np.int64)
+    T = exp.thickness.steps
+    cells = exp.rotated_cells.reshape(-1, 3, 3)              # (R, 3[a,b,c], 3[xyz])
+    cells_T = np.ascontiguousarray(cells.transpose(2, 0, 1).reshape(3, -1))  # (xyz, R*3)
+    if exp.hkl is not None:
+        F_flat = exp.hkl.F.reshape(-1)
+        origin = (exp.hkl.h_min, exp.hkl.k_min, exp.hkl.l_min)
+        shape = tuple(int(s) for s in exp.hkl.F.shape)
+    else:
+        F_flat = np.zeros(1)
+        origin, shape = (0, 0, 0), (1, 1, 1)
+    cr = exp.crystal
+    return KernelInputs(
+        fdet=arr(det.fdet), sdet=arr(det.sdet), odet=arr(det.odet), pix0=arr(det.pix0),
+        beam=arr(det.beam), sub_index=arr(sub, xp.int64),
+        layer_offset_m=arr([i * exp.thickness.step_m for i in range(T)]),
+        layer_index=arr([float(i) for i in range(T)]),
+        incident=arr(-exp.sources.direction), wavelength_m=arr(exp.sources.wavelength_m),
+        polar_axis=arr(det.polar_vector), cells_T=arr(cells_T),
+        reciprocal=arr(np.stack([cr.a_star, cr.b_star, cr.c_star])), F_flat=arr(F_flat),
+        rotations=cells.shape[0], subpixel_size_m=det.pixel_size_m / o, pixel_size_m=det.pixel_size_m,
+        oversample=o, close_distance_m=det.close_distance_m, distance_m=det.distance_m,
+        curved=det.curved, point_pixel=det.point_pixel, thick=exp.thickness.thick_m != 0.0,
+        thickstep_m=exp.thickness.step_m, mu_per_m=exp.thickness.mu_per_m,
+        kahn=exp.kahn_polarization, nopolar=exp.nopolar, shape=cr.xtal_shape, Na=cr.Na, Nb=cr.Nb,
+        Nc=cr.Nc, fudge=cr.fudge, hkl_origin=origin, hkl_shape=shape, default_F=exp.default_F,
+        have_table=exp.hkl is not None and exp.hkl.count > 0,
+        oversample_thick=exp.oversample_thick, oversample_polar=exp.oversample_polar,
+        oversample_omega=exp.oversample_omega, dmin_m=exp.dmin_m, water=exp.water_m != 0.0,
+        scale=R_E_SQR_M2 * exp.fluence, steps=exp.steps, background_I=exp.background_I,
+    )
+
+
+def roi_bounds(exp: Experiment) -> tuple[int, int, int, int]:
+    """Inclusive pixel bounds (x0, x1, y0, y1) of the rendered region, clipped to the detector."""
+    xmin, xmax, ymin, ymax = exp.roi
+    det = exp.detector
+    return (max(xmin, 0), min(xmax, det.fpixels - 1), max(ymin, 0), min(ymax, det.spixels - 1))
+
+
+def evaluations_per_pixel(exp: Experiment) -> int:
+    """Kernel evaluations per pixel: layers x sub-pixels x sources x phi x mosaic."""
+    return (exp.thickness.steps * exp.oversample ** 2 * exp.sources.count
+            * exp.phi.phisteps * exp.mosaic_umats.shape[0])
+
+
+def tile_size(exp: Experiment, memory_budget_bytes: int, dtype: str) -> int:
+    """Pixels per tile so that the kernel's working arrays fit the budget."""
+    per_eval = _BYTES_PER_EVALUATION_INTERP if exp.interpolate else _BYTES_PER_EVALUATION
+    if dtype == "float32":
+        per_eval //= 2
+    return max(1, int(memory_budget_bytes // (per_eval * evaluations_per_pixel(exp))))
+
+
+def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None,
+           dtype: str = "float64", memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES,
+           tile_pixels: int | None = None,
+           progress: Callable[[int, int], None] | None = None) -> RenderResult:
+    """Render the whole image (ROI and mask applied) and return it on the chosen backend.
+
+    ``progress(done_pixels, total_pixels)`` is called after each tile.
+    """
+    xp = namespace(backend)
+    dev = resolve_device(xp, backend, device)
+    dt = resolve_dtype(xp, dtype)
+    inp = kernel_inputs(exp, xp, dev, dt)
+    det = exp.detector
+    x0, x1, y0, y1 = roi_bounds(exp)
+    nx, ny = x1 - x0 + 1, y1 - y0 + 1
+    if nx <= 0 or ny <= 0:
+        image = xp.zeros((det.spixels, det.fpixels), dtype=dt, device=dev)
+        return RenderResult(image=image, interpolation_fell_back=False, fallback_hkl=None, tiles=0)
+    total = nx * ny
+    step = tile_pixels or tile_size(exp, memory_budget_bytes, dtype)
+    interp_active = xp.asarray(True, device=dev) if exp.interpolate else None
+    fell_back_at = None
+    pieces = []
+    tiles = 0
+    for start in range(0, total, step):
+        stop = min(start + step, total)
+        idx = np.arange(start, stop, dtype=np.int64)
+        spix_np = y0 + idx // nx
+        fpix_np = x0 + idx % nx
+        valid = None
+        if exp.mask is not None:
+            valid = xp.asarray(exp.mask[spix_np, fpix_np], device=dev)
+        spix = xp.asarray(spix_np, device=dev)
+        fpix = xp.asarray(fpix_np, device=dev)
+        values, state = tile_intensity(inp, spix, fpix, valid=valid, interp_active=interp_active)
+        if state is not None:
+            was_active = interp_active
+            interp_active = state["active"]
+            if fell_back_at is None and bool(was_active) and not bool(interp_active):
+                fell_back_at = tuple(float(v) for v in to_numpy(state["first_hkl"]))
+        pieces.append(values)
+        tiles += 1
+        if progress is not None:
+            progress(stop, total)
+    block = xp.reshape(xp.concat(pieces, axis=0) if len(pieces) > 1 else pieces[0], (ny, nx))
+    image = _embed(xp, block, det.spixels, det.fpixels, x0, y0)
+    return RenderResult(image=image, interpolation_fell_back=fell_back_at is not None,
+                        fallback_hkl=fell_back_at, tiles=tiles)
+
+
+def _embed(xp, block, spixels: int, fpixels: int, x0: int, y0: int):
+    """Place ``block`` at (y0, x0) in a zero image of (spixels, fpixels), without scatter."""
+    ny, nx = block.shape
+    if (ny, nx) == (spixels, fpixels):
+        return block
+
+    def zeros(r, c):
+        return xp.zeros((r, c), dtype=block.dtype, device=_device(block))
+    parts = []
+    if x0 > 0:
+        parts.append(zeros(ny, x0))
+    parts.append(block)
+    if fpixels - x0 - nx > 0:
+        parts.append(zeros(ny, fpixels - x0 - nx))
+    row_band = xp.concat(parts, axis=1) if len(parts) > 1 else block
+    rows = []
+    if y0 > 0:
+        rows.append(zeros(y0, fpixels))
+    rows.append(row_band)
+    if spixels - y0 - ny > 0:
+        rows.append(zeros(spixels - y0 - ny, fpixels))
+    return xp.concat(rows, axis=0) if len(rows) > 1 else row_band
+
+
+def _device(x):
+    from array_api_compat import device
+    return device(x)

@@ -1,0 +1,183 @@
+"""Unit cell, orientation and crystal size (reference: the cell block of ``main``)."""
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..constants import RTD
+from ..errors import InputError
+from ..io.matrix import read_mosflm_matrix
+from .options import SimulationOptions
+from .rotations import cross, dot, magnitude, rotate_xyz
+
+DBL_MIN = sys.float_info.min
+
+
+@dataclass(frozen=True)
+class Crystal:
+    """Resolved crystal: real-space axes in metres, reciprocal axes in 1/Angstrom.
+
+    ``a``, ``b``, ``c`` are the phi = 0, unrotated-mosaic cell vectors (m);
+    ``a_star`` etc. the reciprocal vectors (1/A) used by the non-square spot shapes.
+    """
+
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    a_star: np.ndarray
+    b_star: np.ndarray
+    c_star: np.ndarray
+    cell_A_deg: tuple[float, float, float, float, float, float]
+    reciprocal_cell: tuple[float, float, float, float, float, float]
+    volume_A3: float
+    Na: float
+    Nb: float
+    Nc: float
+    xtal_shape: str
+    fudge: float
+    misset_deg: tuple[float, float, float] | None
+
+    @property
+    def size_m(self) -> tuple[float, float, float]:
+        """Crystal edge lengths along a, b, c (m)."""
+        return (magnitude(self.a) * self.Na, magnitude(self.b) * self.Nb, magnitude(self.c) * self.Nc)
+
+
+def _reciprocal_from_cell(cell: list[float], angles: list[float]) -> tuple[np.ndarray, ...]:
+    a, b, c = cell
+    alpha, beta, gamma = angles
+    aavg = (alpha + beta + gamma) / 2
+    skew = math.sin(aavg) * math.sin(aavg - alpha) * math.sin(aavg - beta) * math.sin(aavg - gamma)
+    skew = abs(skew)
+    V_cell = 2.0 * a * b * c * math.sqrt(skew)
+    if V_cell <= 0.0:
+        raise InputError(f"impossible unit cell (volume {V_cell:g} A^3)", flag="-cell")
+    V_star = 1.0 / V_cell
+    a_star = b * c * math.sin(alpha) * V_star
+    b_star = c * a * math.sin(beta) * V_star
+    c_star = a * b * math.sin(gamma) * V_star
+    if a_star <= 0 or b_star <= 0 or c_star <= 0:
+        raise InputError("impossible reciprocal cell lengths from these angles", flag="-cell")
+    cos_alpha_star = (math.cos(beta) * math.cos(gamma) - math.cos(alpha)) / (math.sin(beta) * math.sin(gamma))
+    cos_beta_star = (math.cos(gamma) * math.cos(alpha) - math.cos(beta)) / (math.sin(gamma) * math.sin(alpha))
+    cos_gamma_star = (math.cos(alpha) * math.cos(beta) - math.cos(gamma)) / (math.sin(alpha) * math.sin(beta))
+    sin_gamma_star = min(c * V_star / a_star / b_star, 1.0)
+    sin_gamma_star = max(sin_gamma_star, -1.0)
+    if cos_alpha_star * cos_alpha_star > 1.0:
+        cos_alpha_star = 1.0
+    if cos_beta_star * cos_beta_star > 1.0:
+        cos_beta_star = 1.0
+    if cos_gamma_star * cos_gamma_star > 1.0:
+        cos_gamma_star = 1.0
+    as_ = np.array([a_star, 0.0, 0.0])
+    bs_ = np.array([b_star * cos_gamma_star, b_star * sin_gamma_star, 0.0])
+    cs_ = np.array([c_star * cos_beta_star,
+                    c_star * (cos_alpha_star - cos_beta_star * cos_gamma_star) / sin_gamma_star,
+                    c_star * V_cell / (a * b * c * sin_gamma_star)])
+    return as_, bs_, cs_, V_cell
+
+
+def _rescale(v: np.ndarray, new_magnitude: float) -> np.ndarray:
+    old = magnitude(v)
+    if old <= 0.0:
+        old = 1.0
+    return np.array([new_magnitude / old * v[i] for i in range(3)])
+
+
+def _angle(sin_v: float, cos_v: float) -> float:
+    sin_v = min(max(sin_v, -1.0), 1.0)
+    if cos_v * cos_v > 1.0:
+        cos_v = 1.0
+    return math.atan2(sin_v, cos_v)
+
+
+def build_crystal(opts: SimulationOptions, wavelength_m: float) -> Crystal:
+    """Cell vectors from ``-cell`` or ``-mat``, misset applied, cell counts from sizes."""
+    user_cell = opts.cell_A is not None
+    if not user_cell and opts.mat_path is None:
+        raise InputError("no crystal given: use -cell a b c alpha beta gamma or -mat A.mat",
+                         flag="-cell")
+    cell = [0.0, 0.0, 0.0]
+    angles = [0.0, 0.0, 0.0]
+    if user_cell:
+        given = list(opts.cell_A)
+        cell[: len(given)] = given
+        if opts.cell_angles_deg is not None:
+            for i, v in enumerate(opts.cell_angles_deg):
+                angles[i] = v / RTD
+        if cell[0] <= 0:
+            raise InputError(f"cell length a must be positive, got {cell[0]:g}", flag="-cell")
+        if cell[1] <= 0:
+            cell[1] = cell[0]
+        if cell[2] <= 0:
+            cell[2] = cell[0]
+        angles = [x if x > 0 else math.pi / 2 for x in angles]
+        a_star, b_star, c_star, V_cell = _reciprocal_from_cell(cell, angles)
+    if opts.mat_path is not None:
+        # a matrix replaces the orientation (and, with -cell too, the reciprocal vectors)
+        raw = read_mosflm_matrix(opts.mat_path, flag="-mat")
+        scale = 1e-10 / wavelength_m
+        a_star, b_star, c_star = (np.array([scale * v[i] for i in range(3)]) for v in raw)
+
+    misset = None
+    if opts.misset_deg is not None:
+        misset = tuple(float(x) for x in opts.misset_deg)
+        rx, ry, rz = (x / RTD for x in misset)
+        a_star = rotate_xyz(a_star, rx, ry, rz)
+        b_star = rotate_xyz(b_star, rx, ry, rz)
+        c_star = rotate_xyz(c_star, rx, ry, rz)
+
+    a_star_cross_b_star = cross(a_star, b_star)
+    b_star_cross_c_star = cross(b_star, c_star)
+    c_star_cross_a_star = cross(c_star, a_star)
+    V_star = dot(a_star, b_star_cross_c_star)
+    if user_cell:
+        # force the user's cell lengths (reference: vector_rescale with a/V_cell)
+        b_star_cross_c_star = _rescale(b_star_cross_c_star, cell[0] / V_cell)
+        c_star_cross_a_star = _rescale(c_star_cross_a_star, cell[1] / V_cell)
+        a_star_cross_b_star = _rescale(a_star_cross_b_star, cell[2] / V_cell)
+        V_star = 1.0 / V_cell
+    if V_star == 0.0:
+        raise InputError("the orientation matrix is singular (zero reciprocal volume)", flag="-mat")
+    V_cell = 1.0 / V_star
+    a = np.array([V_cell * b_star_cross_c_star[i] for i in range(3)])
+    b = np.array([V_cell * c_star_cross_a_star[i] for i in range(3)])
+    c = np.array([V_cell * a_star_cross_b_star[i] for i in range(3)])
+    a_star = np.array([V_star * x for x in cross(b, c)])
+    b_star = np.array([V_star * x for x in cross(c, a)])
+    c_star = np.array([V_star * x for x in cross(a, b)])
+
+    la, lb, lc = magnitude(a), magnitude(b), magnitude(c)
+    las, lbs, lcs = magnitude(a_star), magnitude(b_star), magnitude(c_star)
+    alpha = _angle(las * V_cell / lb / lc, dot(b, c) / lb / lc)
+    beta = _angle(lbs * V_cell / la / lc, dot(a, c) / la / lc)
+    gamma = _angle(lcs * V_cell / la / lb, dot(a, b) / la / lb)
+    alpha_s = _angle(la * V_star / lbs / lcs, dot(b_star, c_star) / lbs / lcs)
+    beta_s = _angle(lb * V_star / las / lcs, dot(a_star, c_star) / las / lcs)
+    gamma_s = _angle(lc * V_star / las / lbs, dot(a_star, b_star) / las / lbs)
+
+    a_m = np.array([x * 1e-10 for x in a])
+    b_m = np.array([x * 1e-10 for x in b])
+    c_m = np.array([x * 1e-10 for x in c])
+
+    Na = float(opts.Na) if opts.Na is not None else 1.0
+    Nb = float(opts.Nb) if opts.Nb is not None else 1.0
+    Nc = float(opts.Nc) if opts.Nc is not None else 1.0
+    if opts.sample_x_m > 0:
+        Na = math.ceil(opts.sample_x_m / magnitude(a_m))
+    if opts.sample_y_m > 0:
+        Nb = math.ceil(opts.sample_y_m / magnitude(b_m))
+    if opts.sample_z_m > 0:
+        Nc = math.ceil(opts.sample_z_m / magnitude(c_m))
+    Na, Nb, Nc = (float(max(n, 1.0)) for n in (Na, Nb, Nc))
+
+    return Crystal(
+        a=a_m, b=b_m, c=c_m, a_star=a_star, b_star=b_star, c_star=c_star,
+        cell_A_deg=(la, lb, lc, alpha * RTD, beta * RTD, gamma * RTD),
+        reciprocal_cell=(las, lbs, lcs, alpha_s * RTD, beta_s * RTD, gamma_s * RTD),
+        volume_A3=V_cell, Na=Na, Nb=Nb, Nc=Nc, xtal_shape=opts.xtal_shape, fudge=opts.fudge,
+        misset_deg=misset,
+    )

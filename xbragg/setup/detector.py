@@ -1,0 +1,242 @@
+"""Detector conventions, beam-centre mappings, pivots and rotations.
+
+Follows the reference's set-up block in ``main`` of nanoBragg.c: the
+convention fixes the basis vectors and the beam-centre mapping and (except
+CUSTOM) the pivot; the pivot decides whether the detector origin is placed
+before the rotations (SAMPLE) or re-derived from the beam centre after them
+(BEAM).
+"""
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..constants import RTD
+from ..errors import InputError
+from .options import SimulationOptions
+from .rotations import cross, dot, rotate_axis, rotate_xyz, unitize
+
+DBL_MIN = sys.float_info.min
+
+# basis vectors per convention: beam, fdet, sdet, odet, twotheta axis, polar, spindle
+_CONVENTION_VECTORS = {
+    "ADXV": ((0, 0, 1), (1, 0, 0), (0, -1, 0), (0, 0, 1), (-1, 0, 0), (1, 0, 0), (1, 0, 0)),
+    "MOSFLM": ((1, 0, 0), (0, 0, 1), (0, -1, 0), (1, 0, 0), (0, 0, -1), (0, 0, 1), (0, 0, 1)),
+    "DENZO": ((1, 0, 0), (0, 0, 1), (0, -1, 0), (1, 0, 0), (0, 0, -1), (0, 0, 1), (0, 0, 1)),
+    "XDS": ((0, 0, 1), (1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 0, 0), (1, 0, 0), (1, 0, 0)),
+    "DIALS": ((0, 0, 1), (1, 0, 0), (0, 1, 0), (0, 0, 1), (0, 1, 0), (0, 1, 0), (0, 1, 0)),
+}
+# the reference's initial values, which CUSTOM keeps unless a flag replaces them
+_CUSTOM_DEFAULTS = ((1, 0, 0), (0, 0, 1), (0, -1, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1), (0, 0, 1))
+_DEFAULT_PIVOT = {"ADXV": "beam", "MOSFLM": "beam", "DENZO": "beam", "XDS": "sample", "DIALS": "sample"}
+
+
+@dataclass(frozen=True)
+class DetectorGeometry:
+    """A resolved flat (or curved) pixel detector in the lab frame, SI units.
+
+    ``pix0`` is the vector from the sample to the corner of the first pixel;
+    pixel (slow s, fast f) centre lies at ``pix0 + (f+0.5)*pixel*fdet + (s+0.5)*pixel*sdet``.
+    """
+
+    convention: str
+    pivot: str
+    fpixels: int
+    spixels: int
+    pixel_size_m: float
+    detsize_f_m: float
+    detsize_s_m: float
+    fdet: np.ndarray
+    sdet: np.ndarray
+    odet: np.ndarray
+    beam: np.ndarray
+    pix0: np.ndarray
+    polar_vector: np.ndarray
+    spindle_axis: np.ndarray
+    twotheta_axis: np.ndarray
+    distance_m: float
+    close_distance_m: float
+    Xbeam_m: float
+    Ybeam_m: float
+    Fbeam_m: float
+    Sbeam_m: float
+    Fclose_m: float
+    Sclose_m: float
+    Xclose_m: float
+    Yclose_m: float
+    ORGX: float
+    ORGY: float
+    dials_origin_mm: np.ndarray
+    rotx_rad: float
+    roty_rad: float
+    rotz_rad: float
+    twotheta_rad: float
+    curved: bool
+    point_pixel: bool
+
+
+def _vec(v) -> np.ndarray:
+    return np.array([float(x) for x in v], dtype=np.float64)
+
+
+def _is_set(x) -> bool:
+    return x is not None and not (isinstance(x, float) and math.isnan(x))
+
+
+def detector_size(opts: SimulationOptions) -> tuple[int, int, float, float, float]:
+    """Pixel counts, detector size and pixel size (reference "fill in blanks")."""
+    pixel = opts.pixel_size_m if opts.pixel_size_m is not None else 0.1e-3
+    if pixel <= 0:
+        raise InputError(f"pixel size must be positive, got {pixel * 1e3:g} mm", flag="-pixel")
+    detsize_f = opts.detsize_f_m if opts.detsize_f_m is not None else 102.4e-3
+    detsize_s = opts.detsize_s_m if opts.detsize_s_m is not None else 102.4e-3
+    if opts.fpixels:
+        detsize_f = pixel * opts.fpixels
+    if opts.spixels:
+        detsize_s = pixel * opts.spixels
+    fpixels = math.ceil(detsize_f / pixel - 0.5)
+    spixels = math.ceil(detsize_s / pixel - 0.5)
+    if fpixels <= 0 or spixels <= 0:
+        raise InputError(f"detector has {fpixels}x{spixels} pixels; both counts must be positive",
+                         flag="-detpixels")
+    return fpixels, spixels, pixel, detsize_f, detsize_s
+
+
+def build_detector(opts: SimulationOptions) -> DetectorGeometry:
+    """Resolve conventions, beam centre, pivot and rotations into a :class:`DetectorGeometry`."""
+    fpixels, spixels, pixel, detsize_f, detsize_s = detector_size(opts)
+    nan = float("nan")
+    distance = opts.distance_m if opts.distance_m is not None else 100.0e-3
+    close_distance = opts.close_distance_m if opts.close_distance_m is not None else nan
+    Xbeam = opts.Xbeam_m if opts.Xbeam_m is not None else nan
+    Ybeam = opts.Ybeam_m if opts.Ybeam_m is not None else nan
+    Xclose = opts.Xclose_m if opts.Xclose_m is not None else nan
+    Yclose = opts.Yclose_m if opts.Yclose_m is not None else nan
+    ORGX = opts.ORGX if opts.ORGX is not None else nan
+    ORGY = opts.ORGY if opts.ORGY is not None else nan
+    convention = opts.convention.upper()
+    # CUSTOM: the last pivot-setting flag wins (-pivot included); conventions fix their own
+    pivot = (opts.pivot_from_flags or opts.pivot or "beam").lower()
+
+    beam, fdet, sdet, odet, tt_axis, polar, spindle = (_vec(v) for v in _CUSTOM_DEFAULTS)
+    custom = {"beam_vector": None, "fdet_vector": None, "sdet_vector": None, "odet_vector": None,
+              "twotheta_axis": None, "polar_vector": None, "spindle_axis": None}
+    for name in custom:
+        value = getattr(opts, name)
+        if value is not None:
+            custom[name] = _vec(value)
+
+    Fclose = (ORGX - 0.5) * pixel if _is_set(ORGX) else nan
+    Sclose = (ORGY - 0.5) * pixel if _is_set(ORGY) else nan
+    if not _is_set(Fclose):
+        Fclose = detsize_f / 2.0
+    if not _is_set(Sclose):
+        Sclose = detsize_s / 2.0
+    if not _is_set(Xclose):
+        Xclose = Fclose
+    if not _is_set(Yclose):
+        Yclose = Sclose
+
+    if convention == "CUSTOM":
+        # CUSTOM keeps the reference's initial vectors unless a flag replaced them
+        vals = dict(zip(custom, (beam, fdet, sdet, odet, tt_axis, polar, spindle)))
+        for name, value in custom.items():
+            if value is not None:
+                vals[name] = value
+        beam, fdet, sdet, odet = vals["beam_vector"], vals["fdet_vector"], vals["sdet_vector"], vals["odet_vector"]
+        tt_axis, polar, spindle = vals["twotheta_axis"], vals["polar_vector"], vals["spindle_axis"]
+        if not _is_set(Xbeam):
+            Xbeam = Xclose
+        if not _is_set(Ybeam):
+            Ybeam = Yclose
+        Fbeam, Sbeam = Xbeam, Ybeam
+        Fclose, Sclose = Xbeam, Ybeam
+    elif convention in _CONVENTION_VECTORS:
+        beam, fdet, sdet, odet, tt_axis, polar, spindle = (_vec(v) for v in _CONVENTION_VECTORS[convention])
+        # a convention fixes the pivot, whatever the geometry flags implied (reference behaviour);
+        # an explicit -pivot given after the convention flag is honoured by the CLI via opts.pivot
+        pivot = (opts.pivot or _DEFAULT_PIVOT[convention]).lower()
+        if convention == "ADXV":
+            if not _is_set(Xbeam):
+                Xbeam = (detsize_f + pixel) / 2.0
+            if not _is_set(Ybeam):
+                Ybeam = (detsize_s - pixel) / 2.0
+            Fbeam, Sbeam = Xbeam, detsize_s - Ybeam
+        elif convention in ("MOSFLM", "DENZO"):
+            if not _is_set(Xbeam):
+                Xbeam = (detsize_s + pixel) / 2.0
+            if not _is_set(Ybeam):
+                Ybeam = (detsize_f + pixel) / 2.0
+            half = 0.5 * pixel if convention == "MOSFLM" else 0.0
+            Fbeam, Sbeam = Ybeam + half, Xbeam + half
+        else:  # XDS, DIALS
+            if not _is_set(Xbeam):
+                Xbeam = Xclose
+            if not _is_set(Ybeam):
+                Ybeam = Yclose
+            Fbeam, Sbeam = Xbeam, Ybeam
+    else:
+        raise InputError(f"unknown detector convention {opts.convention!r}; expected one of "
+                         "MOSFLM, XDS, ADXV, DENZO, DIALS, CUSTOM")
+
+    beam, _ = unitize(beam)
+    fdet, _ = unitize(fdet)
+    sdet, _ = unitize(sdet)
+    odet, odet_len = unitize(odet)
+    if odet_len != 1.0:
+        # reference: "auto-generating odet_vector" from fdet x sdet
+        odet, _ = unitize(cross(fdet, sdet))
+    polar, _ = unitize(polar)
+    spindle, _ = unitize(spindle)
+    for name, v in (("-beam_vector", beam), ("-fdet_vector", fdet), ("-sdet_vector", sdet),
+                    ("-spindle_axis", spindle)):
+        if not np.any(v):
+            raise InputError("vector must not be zero", flag=name)
+
+    rotx = opts.detector_rotx_deg / RTD
+    roty = opts.detector_roty_deg / RTD
+    rotz = opts.detector_rotz_deg / RTD
+    twotheta = opts.twotheta_deg / RTD
+
+    ratio = dot(beam, rotate_xyz(odet, rotx, roty, rotz))
+    if ratio == 0.0:
+        ratio = DBL_MIN
+    if not _is_set(close_distance):
+        close_distance = abs(ratio * distance)
+    distance = close_distance / ratio
+
+    pix0 = np.zeros(3)
+    if pivot == "sample":
+        pix0 = np.array([-Fclose * fdet[i] - Sclose * sdet[i] + close_distance * odet[i] for i in range(3)])
+        pix0 = rotate_xyz(pix0, rotx, roty, rotz)
+        pix0 = rotate_axis(pix0, tt_axis, twotheta)
+    fdet = rotate_axis(rotate_xyz(fdet, rotx, roty, rotz), tt_axis, twotheta)
+    sdet = rotate_axis(rotate_xyz(sdet, rotx, roty, rotz), tt_axis, twotheta)
+    odet = rotate_axis(rotate_xyz(odet, rotx, roty, rotz), tt_axis, twotheta)
+    if pivot == "beam":
+        pix0 = np.array([-Fbeam * fdet[i] - Sbeam * sdet[i] + distance * beam[i] for i in range(3)])
+
+    Fclose = -dot(pix0, fdet)
+    Sclose = -dot(pix0, sdet)
+    close_distance = dot(pix0, odet)
+    impact = np.array([close_distance / ratio * beam[i] - pix0[i] for i in range(3)])
+    Fbeam = dot(fdet, impact)
+    Sbeam = dot(sdet, impact)
+    distance = close_distance / ratio
+    dials_origin = np.array([1000.0 * dot(pix0, np.array([0.0, 0.0, 1.0])),
+                             1000.0 * dot(pix0, np.array([0.0, 1.0, 0.0])),
+                             1000.0 * dot(pix0, np.array([-1.0, 0.0, 0.0]))])
+
+    return DetectorGeometry(
+        convention=convention, pivot=pivot, fpixels=fpixels, spixels=spixels, pixel_size_m=pixel,
+        detsize_f_m=detsize_f, detsize_s_m=detsize_s, fdet=fdet, sdet=sdet, odet=odet, beam=beam,
+        pix0=pix0, polar_vector=polar, spindle_axis=spindle, twotheta_axis=tt_axis,
+        distance_m=distance, close_distance_m=close_distance, Xbeam_m=Xbeam, Ybeam_m=Ybeam,
+        Fbeam_m=Fbeam, Sbeam_m=Sbeam, Fclose_m=Fclose, Sclose_m=Sclose, Xclose_m=Xclose,
+        Yclose_m=Yclose, ORGX=Fclose / pixel + 0.5, ORGY=Sclose / pixel + 0.5,
+        dials_origin_mm=dials_origin, rotx_rad=rotx, roty_rad=roty, rotz_rad=rotz,
+        twotheta_rad=twotheta, curved=opts.curved_det, point_pixel=opts.point_pixel,
+    )

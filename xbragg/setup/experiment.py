@@ -1,0 +1,234 @@
+"""One immutable description of a simulation, resolved once on the host.
+
+:func:`build_experiment` turns :class:`SimulationOptions` into an
+:class:`Experiment`: detector, crystal, sources, phi and mosaic schedule,
+structure factors and scale, with every reference default applied.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..constants import AVOGADRO, DEFAULT_FLUENCE, R_E_SQR_M2, RTD, WATER_F, WATER_MW
+from ..errors import InputError
+from ..io.hkl import HKLTable, read_fdump, read_hkl, write_fdump
+from ..io.smv import SMVImage, header_float, read_smv
+from ..io.sources import read_source_file
+from .crystal import Crystal, build_crystal
+from .detector import DetectorGeometry, build_detector
+from .options import SimulationOptions
+from .rotations import magnitude, rotate_axis, rotate_umat
+from .sampling import PhiSchedule, Sources, ThicknessSampling, build_sources, phi_schedule, thickness_sampling
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """Everything the renderer needs, in SI units, with no flags left to interpret."""
+
+    detector: DetectorGeometry
+    crystal: Crystal
+    sources: Sources
+    phi: PhiSchedule
+    thickness: ThicknessSampling
+    mosaic_umats: np.ndarray            # (domains, 3, 3)
+    mosaic_spread_rad: float
+    rotated_cells: np.ndarray           # (phisteps, domains, 3, 3): rows a, b, c (m)
+    hkl: HKLTable | None
+    default_F: float
+    interpolate: bool
+    interpolate_auto: bool
+    oversample: int
+    oversample_recommended: int
+    oversample_thick: bool
+    oversample_polar: bool
+    oversample_omega: bool
+    kahn_polarization: float
+    nopolar: bool
+    wavelength_m: float
+    fluence: float
+    flux: float
+    exposure_s: float
+    beamsize_m: float
+    water_m: float
+    dmin_m: float
+    roi: tuple[int, int, int, int]      # xmin xmax ymin ymax, inclusive
+    mask: np.ndarray | None             # (spixels, fpixels) bool: True = render
+    phi_carryover: bool
+    messages: tuple[str, ...] = field(default=())
+
+    @property
+    def steps(self) -> int:
+        """Normalisation count: sources x mosaic domains x phi steps x oversample^2."""
+        return (self.sources.count * self.mosaic_umats.shape[0] * self.phi.phisteps
+                * self.oversample * self.oversample)
+
+    @property
+    def background_I(self) -> float:
+        """Water background added to every pixel before the lattice sum (reference ``I_bg``).
+
+        The reference scales it by r_e^2 * fluence here and again in the final
+        scaling; xbragg keeps that so images match.
+        """
+        return (WATER_F * WATER_F * R_E_SQR_M2 * self.fluence * self.water_m ** 3 * 1e6
+                * AVOGADRO / WATER_MW)
+
+
+def _apply_header(opts: SimulationOptions, image: SMVImage, *, is_mask: bool, flag: str) -> dict:
+    """Header values as defaults (flags given on the command line still win)."""
+    values: dict = {}
+    fpixels = image.data.shape[1]
+    spixels = image.data.shape[0]
+    values["fpixels"] = fpixels
+    values["spixels"] = spixels
+    pixel = header_float(image, "PIXEL_SIZE")
+    header_pixel_m = pixel / 1000.0 if pixel is not None else 0.1e-3
+    if pixel is not None:
+        values["pixel_size_m"] = header_pixel_m
+    for key, name, scale in (("DISTANCE", "distance_m", 1e-3), ("CLOSE_DISTANCE", "close_distance_m", 1e-3),
+                             ("WAVELENGTH", "wavelength_m", 1e-10), ("ORGX", "ORGX", 1.0),
+                             ("ORGY", "ORGY", 1.0), ("PHI", "phi_deg", 1.0), ("OSC_RANGE", "osc_deg", 1.0)):
+        v = header_float(image, key)
+        if v is not None:
+            values[name] = v * scale
+    bx = header_float(image, "BEAM_CENTER_X")
+    if bx is not None:
+        values["Xbeam_m"] = bx / 1000.0
+    by = header_float(image, "BEAM_CENTER_Y")
+    if by is not None:
+        # the reference flips the mask's Y beam centre, but not the -img one's
+        values["Ybeam_m"] = (header_pixel_m * spixels - by / 1000.0) if is_mask else by / 1000.0
+    # TWOTHETA in a header is read but never used by the reference; xbragg ignores it too
+    return values
+
+
+def resolve_headers(opts: SimulationOptions, explicit: set[str] | None = None) -> tuple[SimulationOptions, np.ndarray | None]:
+    """Fill options from -mask then -img headers (the img read last wins) and load the mask.
+
+    ``explicit`` names the option fields set by the user, which headers never override;
+    by default any field that is not ``None`` counts as set.
+    """
+    mask = None
+    header_values: dict = {}
+    if opts.mask_path is not None:
+        image = read_smv(opts.mask_path, flag="-mask")
+        header_values.update(_apply_header(opts, image, is_mask=True, flag="-mask"))
+        mask = image.data != 0
+    if opts.img_path is not None:
+        image = read_smv(opts.img_path, flag="-img")
+        header_values.update(_apply_header(opts, image, is_mask=False, flag="-img"))
+    if not header_values:
+        return opts, mask
+    updates = {}
+    for name, value in header_values.items():
+        user_set = (name in explicit) if explicit is not None else getattr(opts, name) is not None
+        if not user_set:
+            updates[name] = value
+    return opts.updated(**updates), mask
+
+
+def load_structure_factors(opts: SimulationOptions) -> HKLTable | None:
+    """Read -hkl (and write the Fdump.bin cache), or read the cache when -hkl is absent."""
+    if opts.hkl_path is not None:
+        table = read_hkl(opts.hkl_path, opts.default_F, flag="-hkl")
+        try:
+            write_fdump(opts.fdump_path, table)
+        except Exception:  # the reference only warns when the cache cannot be written
+            pass
+        return table
+    if os.path.exists(opts.fdump_path):
+        return read_fdump(opts.fdump_path)
+    if opts.default_F == 0.0:
+        raise InputError(f"no structure factors: give -hkl FILE, or -default_F F (no {opts.fdump_path} "
+                         "cache in the working directory)", flag="-hkl")
+    return None
+
+
+def build_experiment(opts: SimulationOptions, *, explicit: set[str] | None = None) -> Experiment:
+    """Resolve every default and auto-selection rule of the reference into an :class:`Experiment`."""
+    messages: list[str] = []
+    opts, mask = resolve_headers(opts, explicit)
+
+    wavelength = opts.wavelength_m if opts.wavelength_m is not None else 1.0e-10
+    if not wavelength > 0:
+        raise InputError(f"wavelength must be positive, got {wavelength * 1e10:g} A", flag="-lambda")
+
+    # fluence from flux, and the beam clipping the sample (reference order)
+    fluence = opts.fluence if opts.fluence is not None else DEFAULT_FLUENCE
+    flux, exposure, beamsize = opts.flux, opts.exposure_s, opts.beamsize_m
+    if flux != 0.0 and exposure > 0.0 and beamsize >= 0:
+        fluence = flux * exposure / beamsize / beamsize
+    sample_y, sample_z = opts.sample_y_m, opts.sample_z_m
+    if beamsize >= 0:
+        if beamsize < sample_y:
+            messages.append(f"WARNING: clipping sample ({sample_y:g} m high) with beam ({beamsize:g} m)")
+            sample_y = beamsize
+        if beamsize < sample_z:
+            messages.append(f"WARNING: clipping sample ({sample_z:g} m wide) with beam ({beamsize:g} m)")
+            sample_z = beamsize
+    if exposure > 0.0:
+        flux = fluence / exposure * beamsize * beamsize
+    opts = opts.updated(sample_y_m=sample_y, sample_z_m=sample_z)
+
+    detector = build_detector(opts)
+    thickness = thickness_sampling(opts)
+    phi = phi_schedule((opts.phi_deg or 0.0) / RTD,
+                       None if opts.osc_deg is None else opts.osc_deg / RTD,
+                       None if opts.phistep_deg is None else opts.phistep_deg / RTD,
+                       opts.phisteps)
+
+    Na_given = [opts.Na, opts.Nb, opts.Nc]
+    interp_auto = opts.interpolate is None
+    interpolate = bool(opts.interpolate) if not interp_auto else any(
+        (1.0 if n is None else float(n)) <= 2 for n in Na_given)
+
+    crystal = build_crystal(opts, wavelength)
+    xtal_max = max(crystal.size_m)
+    reciprocal_pixel = wavelength * detector.distance_m / detector.pixel_size_m
+    recommended = math.ceil(3.0 * xtal_max / reciprocal_pixel)
+    if recommended <= 0:
+        recommended = 1
+    oversample = opts.oversample if (opts.oversample is not None and opts.oversample > 0) else recommended
+
+    hkl = load_structure_factors(opts)
+    if hkl is None or hkl.count == 0:
+        interpolate = False
+
+    file_rows = read_source_file(opts.sourcefile_path, flag="-sourcefile") if opts.sourcefile_path else None
+    sources = build_sources(opts, wavelength, detector.beam, detector.polar_vector, file_rows)
+
+    mosaic_spread = 0.0
+    umats = np.eye(3)[None, :, :]
+    cells = np.empty((phi.phisteps, umats.shape[0], 3, 3))
+    a0, b0, c0 = crystal.a, crystal.b, crystal.c
+    for i, angle in enumerate(phi.angles_rad):
+        if angle != 0.0:
+            ap, bp, cp = (rotate_axis(v, detector.spindle_axis, float(angle)) for v in (a0, b0, c0))
+        else:
+            ap, bp, cp = a0, b0, c0
+        for m in range(umats.shape[0]):
+            if mosaic_spread > 0.0:
+                cells[i, m] = [rotate_umat(v, umats[m]) for v in (ap, bp, cp)]
+            else:
+                cells[i, m] = [ap, bp, cp]
+
+    xmin, xmax, ymin, ymax = opts.roi if opts.roi is not None else (-1, -1, -1, -1)
+    roi = (xmin if xmin >= 0 else 0, xmax if xmax >= 0 else detector.fpixels,
+           ymin if ymin >= 0 else 0, ymax if ymax >= 0 else detector.spixels)
+    if mask is not None and mask.shape != (detector.spixels, detector.fpixels):
+        raise InputError(f"mask is {mask.shape[1]}x{mask.shape[0]} pixels but the detector is "
+                         f"{detector.fpixels}x{detector.spixels}", flag="-mask", path=opts.mask_path)
+
+    return Experiment(
+        detector=detector, crystal=crystal, sources=sources, phi=phi, thickness=thickness,
+        mosaic_umats=umats, mosaic_spread_rad=mosaic_spread, rotated_cells=cells, hkl=hkl,
+        default_F=opts.default_F, interpolate=interpolate, interpolate_auto=interp_auto,
+        oversample=oversample, oversample_recommended=recommended,
+        oversample_thick=opts.oversample_thick, oversample_polar=opts.oversample_polar,
+        oversample_omega=opts.oversample_omega, kahn_polarization=opts.kahn_polarization,
+        nopolar=opts.nopolar, wavelength_m=wavelength, fluence=fluence, flux=flux,
+        exposure_s=exposure, beamsize_m=beamsize, water_m=opts.water_m, dmin_m=opts.dmin_m,
+        roi=roi, mask=mask, phi_carryover=opts.phi_carryover, messages=tuple(messages),
+    )

@@ -1,0 +1,242 @@
+"""Step counts, ranges and step sizes: the reference's auto-selection rules.
+
+Each sampled quantity (phi, horizontal and vertical divergence, dispersion,
+detector thickness) is described by a range, a step and a count, any of which
+may be missing; the reference fills the rest in a fixed way, reproduced here.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from .options import SimulationOptions
+from .rotations import rotate_axis, unitize
+
+
+def _neg(x):
+    return -1.0 if x is None else float(x)
+
+
+def _negi(x):
+    return -1 if x is None else int(x)
+
+
+@dataclass(frozen=True)
+class PhiSchedule:
+    """Spindle rotation steps: angle of step i is ``phi0_rad + i*phistep_rad``."""
+
+    phi0_rad: float
+    osc_rad: float
+    phistep_rad: float
+    phisteps: int
+
+    @property
+    def angles_rad(self) -> np.ndarray:
+        """Angles of every step (rad), shape (phisteps,)."""
+        return np.array([self.phi0_rad + self.phistep_rad * i for i in range(self.phisteps)])
+
+
+def phi_schedule(phi0_rad: float, osc_rad: float | None, phistep_rad: float | None,
+                 phisteps: int | None) -> PhiSchedule:
+    """Resolve -phi/-osc/-phistep/-phisteps (reference: "default sampling logic")."""
+    osc, phistep, steps = _neg(osc_rad), _neg(phistep_rad), _negi(phisteps)
+    one_deg = 1.0 / (180.0 * 0.318309886183790671538)
+    if steps < 0:
+        if osc < 0.0:
+            if phistep <= 0.0:
+                steps, osc, phistep = 1, 0.0, 0.0
+            else:
+                osc, steps = phistep, 2
+        else:
+            if phistep <= 0.0:
+                steps, phistep = 2, osc / 2.0
+            else:
+                steps = math.ceil(osc / phistep)
+    else:
+        if steps == 0:
+            steps = 1
+        if osc < 0.0:
+            if phistep <= 0.0:
+                osc = one_deg
+                phistep = osc / steps
+            else:
+                osc, steps = phistep, 2
+        else:
+            if phistep < 0.0:
+                phistep = osc / steps
+    if steps <= 0:
+        raise InputError(f"phi schedule gives {steps} steps", flag="-phisteps")
+    return PhiSchedule(phi0_rad=phi0_rad, osc_rad=osc, phistep_rad=phistep, phisteps=steps)
+
+
+def range_step_count(rng: float | None, step: float | None, count: int | None,
+                     *, steps_only_range: float = 1.0) -> tuple[float, float, int]:
+    """The divergence/dispersion rule: returns (range, step, count) after the sanity check."""
+    rng, step, count = _neg(rng), _neg(step), _negi(count)
+    if count <= 0:
+        if rng < 0.0:
+            if step <= 0.0:
+                count, rng, step = 1, 0.0, 0.0
+            else:
+                rng, count = step, 2
+        else:
+            if step <= 0.0:
+                step, count = rng, 2
+            else:
+                count = math.ceil(rng / step)
+    else:
+        if rng < 0.0:
+            if step <= 0.0:
+                rng = steps_only_range
+                step = rng / count
+            else:
+                rng, count = step, 2
+        else:
+            if step <= 0.0:
+                if count <= 1:
+                    count = 2
+                step = rng / (count - 1)
+    if rng <= 0.0 or step <= 0.0 or count <= 0:
+        count, rng, step = 1, 0.0, 0.0
+    return rng, step, count
+
+
+@dataclass(frozen=True)
+class ThicknessSampling:
+    """Detector sensor layers: layer i starts ``i*step_m`` behind the front face."""
+
+    thick_m: float
+    step_m: float
+    steps: int
+    mu_per_m: float
+
+
+def thickness_sampling(opts: SimulationOptions) -> ThicknessSampling:
+    """Resolve -detector_thick/-detector_thicksteps/-detector_abs (reference rules)."""
+    thick = opts.detector_thick_m if opts.detector_thick_m is not None else 0.0
+    mu = -1.0
+    if opts.detector_abs_m is not None:
+        if opts.detector_abs_m == 0.0 or math.isinf(opts.detector_abs_m):
+            thick, mu = 0.0, 0.0
+        else:
+            mu = 1.0 / opts.detector_abs_m
+    step = -1.0
+    steps = _negi(opts.detector_thicksteps)
+    if steps <= 0:
+        if thick < 0.0:
+            steps, thick, step = 1, 0.0, 0.0
+        else:
+            steps = 2
+            step = thick / steps
+    else:
+        if thick < 0.0:
+            thick = 0.5e-6
+            step = thick / steps
+        else:
+            if steps <= 1:
+                steps = 2
+            step = thick / (steps - 1)
+    if thick > 0.0 and mu < 0.0:
+        mu = 1.0 / thick
+    if thick <= 0.0 or step <= 0.0 or steps <= 0:
+        steps, thick, step = 1, 0.0, 0.0
+    return ThicknessSampling(thick_m=thick, step_m=step, steps=steps, mu_per_m=mu)
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Incident beams: unit vectors pointing from the sample to each source, and wavelengths.
+
+    The incident direction of source i is ``-direction[i]``; ``weight`` is carried
+    for reports only (the reference does not weight intensities by it).
+    """
+
+    direction: np.ndarray      # (n, 3) unit vectors sample -> source
+    wavelength_m: np.ndarray   # (n,)
+    weight: np.ndarray         # (n,)
+    raw_position: np.ndarray   # (n, 3) before normalisation, for the printout
+    divsteps: int
+    hdivrange_rad: float
+    hdivstep_rad: float
+    hdivsteps: int
+    vdivrange_rad: float
+    vdivstep_rad: float
+    vdivsteps: int
+    dispersion: float
+    dispstep: float
+    dispsteps: int
+
+    @property
+    def count(self) -> int:
+        """Number of sources."""
+        return int(self.direction.shape[0])
+
+
+SOURCE_DISTANCE_M = 10.0
+
+
+def build_sources(opts: SimulationOptions, wavelength_m: float, beam: np.ndarray,
+                  polar_vector: np.ndarray, file_rows: np.ndarray | None) -> Sources:
+    """Sources from -sourcefile, or the divergence x dispersion grid (reference order)."""
+    hrange, hstep, hsteps = range_step_count(opts.hdivrange_rad, opts.hdivstep_rad, opts.hdivsteps)
+    vrange, vstep, vsteps = range_step_count(opts.vdivrange_rad, opts.vdivstep_rad, opts.vdivsteps)
+    disp, dstep, dsteps = range_step_count(opts.dispersion, None, opts.dispsteps)
+    positions, lambdas, weights = [], [], []
+    divsteps = -1
+    if file_rows is not None and len(file_rows):
+        for row in file_rows:
+            x, y, z, w, lam = (float(v) for v in row)
+            positions.append([
+                -SOURCE_DISTANCE_M * beam[0] if math.isnan(x) else x,
+                -SOURCE_DISTANCE_M * beam[1] if math.isnan(y) else y,
+                -SOURCE_DISTANCE_M * beam[2] if math.isnan(z) else z,
+            ])
+            weights.append(1.0 if math.isnan(w) else w)
+            lambdas.append(wavelength_m if math.isnan(lam) else lam)
+    else:
+        vert, _ = unitize(np.array([beam[1] * polar_vector[2] - beam[2] * polar_vector[1],
+                                    beam[2] * polar_vector[0] - beam[0] * polar_vector[2],
+                                    beam[0] * polar_vector[1] - beam[1] * polar_vector[0]]))
+        offsets = []
+        for hi in range(hsteps):
+            for vi in range(vsteps):
+                hdiv = hstep * hi - hrange / 2.0
+                vdiv = vstep * vi - vrange / 2.0
+                if opts.round_div:
+                    # elliptical cut of the divergence grid (reference "force an elliptical divergence")
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        test = _div_term(hdiv, hstep, hsteps, hrange) + _div_term(vdiv, vstep, vsteps, vrange)
+                    if test * 4.0 > 1.1:
+                        continue
+                offsets.append((hdiv, vdiv))
+        divsteps = len(offsets)
+        nsrc = divsteps * dsteps
+        weight = 1.0 / nsrc if nsrc else 0.0
+        for hdiv, vdiv in offsets:
+            v = np.array([-SOURCE_DISTANCE_M * beam[i] for i in range(3)])
+            v = rotate_axis(rotate_axis(v, polar_vector, vdiv), vert, hdiv)
+            for di in range(dsteps):
+                positions.append(list(v))
+                lambdas.append(wavelength_m * (1.0 + dstep * di - disp / 2.0))
+                weights.append(weight)
+    if not positions:
+        raise InputError("no sources: the divergence settings leave no source point", flag="-divergence")
+    raw = np.array(positions, dtype=np.float64)
+    directions = np.array([unitize(p)[0] for p in raw])
+    return Sources(direction=directions, wavelength_m=np.array(lambdas), weight=np.array(weights),
+                   raw_position=raw, divsteps=divsteps, hdivrange_rad=hrange, hdivstep_rad=hstep,
+                   hdivsteps=hsteps, vdivrange_rad=vrange, vdivstep_rad=vstep, vdivsteps=vsteps,
+                   dispersion=disp, dispstep=dstep, dispsteps=dsteps)
+
+
+def _div_term(div: float, step: float, steps: int, rng: float) -> float:
+    """One axis of the reference's round-divergence test; 0/0 is NaN, as in C."""
+    num = div * div - step * step / 4.0 * (1 - steps % 2)
+    if rng == 0.0:
+        if num == 0.0:
+            return float("nan")
+        return math.copysign(float("inf"), num)
+    return num / rng / rng
