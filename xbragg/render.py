@@ -7,7 +7,8 @@ fall-back depends on which pixel first leaves the structure-factor table.
 """
 from __future__ import annotations
 
-import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from .backends import namespace, resolve_device, resolve_dtype, to_numpy
 from .constants import R_E_SQR_M2
+from .errors import InputError
 from .kernel.intensity import KernelInputs, tile_intensity
 from .setup.experiment import Experiment
 
@@ -91,12 +93,26 @@ def evaluations_per_pixel(exp: Experiment) -> int:
             * exp.phi.phisteps * exp.mosaic_umats.shape[0])
 
 
-def tile_size(exp: Experiment, memory_budget_bytes: int, dtype: str) -> int:
-    """Pixels per tile so that the kernel's working arrays fit the budget."""
+def tile_size(exp: Experiment, memory_budget_bytes: int, dtype: str, *, workers: int = 1) -> int:
+    """Pixels per tile so that the kernel's working arrays fit the budget.
+
+    ``workers`` tiles are in flight at once and share the budget.  Raises
+    :class:`~xbragg.errors.InputError` when a single pixel needs more than the budget (for instance an automatic oversampling of thousands for a huge crystal).
+    """
     per_eval = _BYTES_PER_EVALUATION_INTERP if exp.interpolate else _BYTES_PER_EVALUATION
     if dtype == "float32":
         per_eval //= 2
-    return max(1, int(memory_budget_bytes // (per_eval * evaluations_per_pixel(exp))))
+    per_pixel = per_eval * evaluations_per_pixel(exp)
+    if per_pixel > memory_budget_bytes:
+        raise InputError(
+            f"one pixel needs {evaluations_per_pixel(exp)} evaluations ({exp.thickness.steps} layers x "
+            f"{exp.oversample}^2 sub-pixels x {exp.sources.count} sources x {exp.phi.phisteps} phi steps x "
+            f"{exp.mosaic_umats.shape[0]} domains), about {per_pixel / 2**20:.0f} MiB, more than the "
+            f"memory budget of {memory_budget_bytes / 2**20:.0f} MiB; lower -oversample (auto-selected "
+            f"{exp.oversample_recommended} from the crystal size) or raise --memory-budget",
+            flag="-oversample")
+    # tiles in flight at once share the budget, but each holds at least one pixel
+    return max(1, int(memory_budget_bytes // workers // per_pixel))
 
 
 def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None,
@@ -110,6 +126,10 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     xp = namespace(backend)
     dev = resolve_device(xp, backend, device)
     dt = resolve_dtype(xp, dtype)
+    # NumPy releases the GIL in its loops: tiles run on all cores, each with a share of the
+    # budget.  Interpolation keeps one ordered stream (its fall-back depends on raster order).
+    workers = min(os.cpu_count() or 1, 4) if (backend == "numpy" and not exp.interpolate) else 1
+    step = tile_pixels or tile_size(exp, memory_budget_bytes, dtype, workers=workers)
     inp = kernel_inputs(exp, xp, dev, dt)
     det = exp.detector
     x0, x1, y0, y1 = roi_bounds(exp)
@@ -118,31 +138,42 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
         image = xp.zeros((det.spixels, det.fpixels), dtype=dt, device=dev)
         return RenderResult(image=image, interpolation_fell_back=False, fallback_hkl=None, tiles=0)
     total = nx * ny
-    step = tile_pixels or tile_size(exp, memory_budget_bytes, dtype)
     interp_active = xp.asarray(True, device=dev) if exp.interpolate else None
     fell_back_at = None
     pieces = []
-    tiles = 0
-    for start in range(0, total, step):
-        stop = min(start + step, total)
-        idx = np.arange(start, stop, dtype=np.int64)
+
+    def tile_arrays(start: int):
+        idx = np.arange(start, min(start + step, total), dtype=np.int64)
         spix_np = y0 + idx // nx
         fpix_np = x0 + idx % nx
         valid = None
         if exp.mask is not None:
             valid = xp.asarray(exp.mask[spix_np, fpix_np], device=dev)
-        spix = xp.asarray(spix_np, device=dev)
-        fpix = xp.asarray(fpix_np, device=dev)
-        values, state = tile_intensity(inp, spix, fpix, valid=valid, interp_active=interp_active)
-        if state is not None:
-            was_active = interp_active
-            interp_active = state["active"]
-            if fell_back_at is None and bool(was_active) and not bool(interp_active):
-                fell_back_at = tuple(float(v) for v in to_numpy(state["first_hkl"]))
-        pieces.append(values)
-        tiles += 1
-        if progress is not None:
-            progress(stop, total)
+        return xp.asarray(spix_np, device=dev), xp.asarray(fpix_np, device=dev), valid
+
+    starts = range(0, total, step)
+    if workers > 1 and len(starts) > 1:
+        def one(start):
+            spix, fpix, valid = tile_arrays(start)
+            return tile_intensity(inp, spix, fpix, valid=valid)[0]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for start, values in zip(starts, pool.map(one, starts)):
+                pieces.append(values)
+                if progress is not None:
+                    progress(min(start + step, total), total)
+    else:
+        for start in starts:
+            spix, fpix, valid = tile_arrays(start)
+            values, state = tile_intensity(inp, spix, fpix, valid=valid, interp_active=interp_active)
+            if state is not None:
+                was_active = interp_active
+                interp_active = state["active"]
+                if fell_back_at is None and bool(was_active) and not bool(interp_active):
+                    fell_back_at = tuple(float(v) for v in to_numpy(state["first_hkl"]))
+            pieces.append(values)
+            if progress is not None:
+                progress(min(start + step, total), total)
+    tiles = len(pieces)
     block = xp.reshape(xp.concat(pieces, axis=0) if len(pieces) > 1 else pieces[0], (ny, nx))
     image = _embed(xp, block, det.spixels, det.fpixels, x0, y0)
     return RenderResult(image=image, interpolation_fell_back=fell_back_at is not None,

@@ -163,6 +163,10 @@ def build_crystal(opts: SimulationOptions, wavelength_m: float) -> Crystal:
     b_m = np.array([x * 1e-10 for x in b])
     c_m = np.array([x * 1e-10 for x in c])
 
+    for name in ("Na", "Nb", "Nc"):
+        n = getattr(opts, name)
+        if n is not None and (not math.isfinite(float(n)) or float(n) != int(n)):
+            raise InputError(f"cell count must be a whole number, got {n}", flag=f"-{name}")
     Na = float(opts.Na) if opts.Na is not None else 1.0
     Nb = float(opts.Nb) if opts.Nb is not None else 1.0
     Nc = float(opts.Nc) if opts.Nc is not None else 1.0

@@ -157,7 +157,7 @@ def build_detector(opts: SimulationOptions) -> DetectorGeometry:
     elif convention in _CONVENTION_VECTORS:
         beam, fdet, sdet, odet, tt_axis, polar, spindle = (_vec(v) for v in _CONVENTION_VECTORS[convention])
         # a convention fixes the pivot, whatever the geometry flags implied (reference behaviour);
-        # an explicit -pivot given after the convention flag is honoured by the CLI via opts.pivot
+        # an explicit -pivot (opts.pivot), wherever it appears, is honoured -- a documented difference
         pivot = (opts.pivot or _DEFAULT_PIVOT[convention]).lower()
         if convention == "ADXV":
             if not _is_set(Xbeam):

@@ -129,14 +129,24 @@ def resolve_headers(opts: SimulationOptions, explicit: set[str] | None = None) -
     return opts.updated(**updates), mask
 
 
-def load_structure_factors(opts: SimulationOptions) -> HKLTable | None:
-    """Read -hkl (and write the Fdump.bin cache), or read the cache when -hkl is absent."""
+def _write_cache(path: str, table: HKLTable) -> None:
+    """Write the Fdump.bin cache; the reference only warns when it cannot be written."""
+    try:
+        write_fdump(path, table)
+    except Exception:
+        pass
+
+
+def load_structure_factors(opts: SimulationOptions, *, write_cache: bool = True) -> HKLTable | None:
+    """Read -hkl (and write the Fdump.bin cache), or read the cache when -hkl is absent.
+
+    With ``write_cache=False`` the caller writes the cache itself (build_experiment
+    does so only once every input has been checked, so a failed run leaves no file).
+    """
     if opts.hkl_path is not None:
         table = read_hkl(opts.hkl_path, opts.default_F, flag="-hkl")
-        try:
-            write_fdump(opts.fdump_path, table)
-        except Exception:  # the reference only warns when the cache cannot be written
-            pass
+        if write_cache:
+            _write_cache(opts.fdump_path, table)
         return table
     if os.path.exists(opts.fdump_path):
         return read_fdump(opts.fdump_path)
@@ -149,6 +159,9 @@ def load_structure_factors(opts: SimulationOptions) -> HKLTable | None:
 def build_experiment(opts: SimulationOptions, *, explicit: set[str] | None = None) -> Experiment:
     """Resolve every default and auto-selection rule of the reference into an :class:`Experiment`."""
     messages: list[str] = []
+    if opts.phi_carryover:
+        raise InputError("not yet supported: the reference's phi carry-over (next release)",
+                         flag="--phi-carryover")
     opts, mask = resolve_headers(opts, explicit)
 
     wavelength = opts.wavelength_m if opts.wavelength_m is not None else 1.0e-10
@@ -192,7 +205,7 @@ def build_experiment(opts: SimulationOptions, *, explicit: set[str] | None = Non
         recommended = 1
     oversample = opts.oversample if (opts.oversample is not None and opts.oversample > 0) else recommended
 
-    hkl = load_structure_factors(opts)
+    hkl = load_structure_factors(opts, write_cache=False)
     if hkl is None or hkl.count == 0:
         interpolate = False
 
@@ -220,6 +233,8 @@ def build_experiment(opts: SimulationOptions, *, explicit: set[str] | None = Non
     if mask is not None and mask.shape != (detector.spixels, detector.fpixels):
         raise InputError(f"mask is {mask.shape[1]}x{mask.shape[0]} pixels but the detector is "
                          f"{detector.fpixels}x{detector.spixels}", flag="-mask", path=opts.mask_path)
+    if opts.hkl_path is not None and hkl is not None:
+        _write_cache(opts.fdump_path, hkl)  # only now: every input has been read and checked
 
     return Experiment(
         detector=detector, crystal=crystal, sources=sources, phi=phi, thickness=thickness,

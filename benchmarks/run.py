@@ -1,0 +1,104 @@
+"""Throughput and peak memory of xbragg renders, side by side with the reference when given.
+
+    python benchmarks/run.py [--quick] [--json out.json]
+
+Each (case, backend, dtype) runs in its own subprocess so that peak resident
+memory (ru_maxrss) is per run.  With NB_C_BIN naming a reference nanoBragg
+binary, the reference is timed on the same flags in the same script and the
+ratio reported.  Results go to JSON with a machine description.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+GOLDEN = Path(__file__).resolve().parents[1] / ".." / "shared" / "golden"
+
+CASES = {
+    "cubic_1024": "-cell 100 100 100 90 90 90 -lambda 6.2 -N 5 -default_F 100 -distance 100 -detpixels 1024",
+    "triclinic_512_phi_os2": "-cell 70 80 90 75 85 95 -lambda 1.5 -N 5 -default_F 100 -distance 100 "
+                             "-detpixels 512 -phi 0 -osc 1 -phisteps 10 -oversample 2 -misset 10 20 30",
+    "tricubic_256": "-cell 70 80 90 75 85 95 -hkl grid8.hkl -lambda 1.5 -N 2 -distance 100 -detpixels 256 "
+                    "-interpolate",
+    "div_disp_3x3x3_512": "-cell 100 100 100 90 90 90 -lambda 1.0 -N 5 -default_F 100 -distance 100 "
+                          "-detpixels 512 -hdivrange 0.5 -vdivrange 0.5 -hdivsteps 3 -vdivsteps 3 "
+                          "-square_div -dispersion 1 -dispsteps 3",
+}
+QUICK = {"cubic_256": "-cell 100 100 100 90 90 90 -lambda 6.2 -N 5 -default_F 100 -distance 100 -detpixels 256"}
+
+
+def supervisor_args() -> str:
+    cases = json.loads((GOLDEN / "cases.json").read_text())
+    return next(c for c in cases if c["name"] == "supervisor_full")["args"]
+
+
+def _child(args: str, backend: str, dtype: str) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from xbragg.cli.main import run
+    import io
+    t0 = time.perf_counter()
+    run(args.split() + ["-floatfile", "bench.bin", "-noprogress", "-nonoise", "-nopgm",
+                        "--backend", backend, "--dtype", dtype], out=io.StringIO())
+    wall = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"wall_s": wall, "peak_rss_mb": peak_mb}))
+
+
+def _pixels(args: str) -> int:
+    toks = args.split()
+    if "-detpixels" in toks:
+        n = int(toks[toks.index("-detpixels") + 1])
+        return n * n
+    return int(toks[toks.index("-detpixels_x") + 1]) * int(toks[toks.index("-detpixels_y") + 1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="one small case, NumPy only")
+    ap.add_argument("--json", default="benchmark.json")
+    ap.add_argument("--backends", default="numpy:float64,torch:float64,torch:float32")
+    ns = ap.parse_args()
+    cases = dict(QUICK) if ns.quick else {"supervisor_full": supervisor_args(), **CASES}
+    combos = [("numpy", "float64")] if ns.quick else [tuple(b.split(":")) for b in ns.backends.split(",")]
+    ref_bin = os.environ.get("NB_C_BIN")
+    results = []
+    with tempfile.TemporaryDirectory() as work:
+        for f in (GOLDEN / "inputs").iterdir():
+            shutil.copy(f, Path(work) / f.name)
+        for name, args in cases.items():
+            npix = _pixels(args)
+            row = {"case": name, "pixels": npix}
+            if ref_bin:
+                t0 = time.perf_counter()
+                subprocess.run([ref_bin, *args.split(), "-floatfile", "ref.bin", "-noprogress", "-nonoise",
+                                "-nopgm"], cwd=work, check=True, capture_output=True)
+                row["reference_wall_s"] = time.perf_counter() - t0
+            for backend, dtype in combos:
+                proc = subprocess.run([sys.executable, __file__, "--child", args, backend, dtype], cwd=work,
+                                      check=True, capture_output=True, text=True)
+                m = json.loads(proc.stdout.strip().splitlines()[-1])
+                key = f"{backend}_{dtype}"
+                row[key] = {**m, "pixels_per_s": npix / m["wall_s"]}
+                if ref_bin:
+                    row[key]["throughput_vs_reference"] = row["reference_wall_s"] / m["wall_s"]
+                print(name, key, json.dumps(row[key]), flush=True)
+            results.append(row)
+    machine = {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()}
+    Path(ns.json).write_text(json.dumps({"machine": machine, "results": results}, indent=2))
+    print(f"wrote {ns.json}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        _child(sys.argv[2], sys.argv[3], sys.argv[4])
+    else:
+        main()
