@@ -8,8 +8,8 @@ from xbragg.errors import InputError
 __all__ = ["read_text", "parse_number"]
 
 
-def read_text(path: str | os.PathLike[str], flag: str | None) -> str:
-    """Whole content of the text file ``path`` (undecodable bytes replaced).
+def read_bytes(path: str | os.PathLike[str], flag: str | None) -> bytes:
+    """Whole content of the file ``path``.
 
     Raises :class:`InputError` (naming ``flag`` and ``path``) when the file is
     missing, is a directory or cannot be read.
@@ -17,7 +17,7 @@ def read_text(path: str | os.PathLike[str], flag: str | None) -> str:
     name = os.fspath(path)
     try:
         with open(name, "rb") as handle:
-            raw = handle.read()
+            return handle.read()
     except FileNotFoundError:
         raise InputError("file does not exist", flag=flag, path=name) from None
     except IsADirectoryError:
@@ -25,7 +25,11 @@ def read_text(path: str | os.PathLike[str], flag: str | None) -> str:
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror or exc}", flag=flag,
                          path=name) from None
-    return raw.decode("utf-8", errors="replace")
+
+
+def read_text(path: str | os.PathLike[str], flag: str | None) -> str:
+    """Whole content of the text file ``path`` (undecodable bytes replaced); errors as :func:`read_bytes`."""
+    return read_bytes(path, flag).decode("utf-8", errors="replace")
 
 
 def parse_number(token: str) -> float | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xbragg.errors import InputError
-from xbragg.io._text import parse_number, read_text
+from xbragg.io._text import parse_number, read_bytes, read_text
 from xbragg.io.atomic import atomic_write_bytes
 
 __all__ = ["HKLTable", "read_hkl", "write_fdump", "read_fdump", "MAX_GRID_CELLS"]
@@ -177,14 +177,7 @@ def read_fdump(path: str | os.PathLike[str], *, flag: str | None = None) -> HKLT
     file, a malformed header, or a data size other than the header implies.
     """
     name = os.fspath(path)
-    try:
-        with open(name, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
-        raise InputError("file does not exist", flag=flag, path=name) from None
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror or exc}", flag=flag,
-                         path=name) from None
+    raw = read_bytes(name, flag)
     end = raw.find(b"\n\f", 0, 256)
     fields = raw[:end].split() if end >= 0 else []
     bounds: list[int] = []

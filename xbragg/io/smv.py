@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xbragg.errors import InputError, OutputError
-from xbragg.io._text import parse_number
+from xbragg.io._text import parse_number, read_bytes
 from xbragg.io.atomic import atomic_write_bytes
 
 __all__ = ["SMVImage", "read_smv", "header_float", "write_smv", "SMV_HEADER_BYTES"]
@@ -81,14 +81,7 @@ def read_smv(path: str | os.PathLike[str], *, flag: str | None = None) -> SMVIma
     ``HEADER_BYTES + 2*SIZE1*SIZE2`` bytes.
     """
     name = os.fspath(path)
-    try:
-        with open(name, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
-        raise InputError("file does not exist", flag=flag, path=name) from None
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror or exc}", flag=flag,
-                         path=name) from None
+    raw = read_bytes(name, flag)
     if not raw.startswith(_MAGIC):
         raise InputError("not an SMV (ADSC) image: it does not start with "
                          "'{' and 'HEADER_BYTES='", flag=flag, path=name)
