@@ -76,9 +76,15 @@ def _setting(key: str, value=None):
     return apply
 
 
+_CONVENTION_PIVOT = {"MOSFLM": "beam", "ADXV": "beam", "DENZO": "beam", "DIALS": "beam", "XDS": "sample"}
+
+
 def _convention(name: str):
+    # like the reference, a convention flag also sets the pivot while flags are read; that
+    # matters when later vector flags switch to CUSTOM, which keeps the last pivot set
     def apply(opts, settings, values):
         opts.convention = name
+        opts.pivot_from_flags = _CONVENTION_PIVOT[name]
     return apply
 
 
@@ -310,7 +316,7 @@ FLAGS: tuple[Flag, ...] = (
     Flag(("-noprogress",), 0, V, "no progress bar", apply=_setting("progress", False), group="output"),
     Flag(("-progress",), 0, V, "progress bar on a terminal", default="on", apply=_setting("progress", True),
          group="output"),
-    Flag(("--backend",), 1, S, "array library: numpy or torch", "", "numpy", apply=_setting("backend"),
+    Flag(("--backend",), 1, S, "array library: numpy, torch, cupy or array_api_strict", "", "numpy", apply=_setting("backend"),
          group="output"),
     Flag(("--device",), 1, S, "device of the backend (cpu, cuda, cuda:1)", "", "cpu", apply=_setting("device"),
          group="output"),

@@ -5,8 +5,8 @@ import sys
 
 import numpy as np
 
-from ..backends import BackendError, to_numpy
-from ..errors import XbraggError
+from ..backends import BackendError, namespace, resolve_device, resolve_dtype, to_numpy
+from ..errors import InputError, OutputError, XbraggError
 from ..io.atomic import check_writable
 from ..io.rawfloat import write_float_image
 from ..render import DEFAULT_MEMORY_BUDGET_BYTES, render, roi_bounds
@@ -15,6 +15,46 @@ from ..stats import image_stats
 from .parse import help_text, parse_args
 from .progress import progress_for
 from .report import print_setup, print_stats
+
+
+#: Largest image the command line will render (pixels); larger requests are input mistakes.
+MAX_IMAGE_PIXELS = 1 << 31
+#: Largest sub-pixel grid per pixel edge (-oversample, or its auto-selected value).
+MAX_OVERSAMPLE = 10_000
+
+
+def _check_backend(settings: dict) -> None:
+    """Fail before any work when --backend, --dtype or --device cannot be used here."""
+    backend = settings.get("backend", "numpy")
+    try:
+        xp = namespace(backend)
+    except BackendError as exc:
+        raise BackendError(f"--backend: {exc}") from None
+    try:
+        resolve_dtype(xp, settings.get("dtype", "float64"))
+    except BackendError as exc:
+        raise BackendError(f"--dtype: {exc}") from None
+    device = settings.get("device")
+    try:
+        resolve_device(xp, backend, device)
+    except BackendError as exc:
+        raise BackendError(f"--device: {exc}") from None
+    except (RuntimeError, ValueError, TypeError) as exc:   # e.g. torch.device("nosuch")
+        raise BackendError(f"--device: cannot use device {device!r} with backend {backend}: {exc}") from None
+
+
+def _check_size(exp) -> None:
+    """Reject geometries whose image or sub-pixel grid could never be rendered."""
+    det = exp.detector
+    if det.fpixels * det.spixels > MAX_IMAGE_PIXELS:
+        raise InputError(f"a detector of {det.fpixels}x{det.spixels} pixels is too large "
+                         f"(at most {MAX_IMAGE_PIXELS} pixels)", flag="-detpixels")
+    if exp.oversample > MAX_OVERSAMPLE:
+        n = exp.oversample
+        shown = str(n) if n < 10**9 else f"about 10^{len(str(n)) - 1}"
+        raise InputError(f"{shown} sub-pixels per pixel edge is impractical (at most "
+                         f"{MAX_OVERSAMPLE}); it follows from the crystal size, -lambda, -distance "
+                         "and -pixel: check those, or give -oversample", flag="-oversample")
 
 
 def run(argv: list[str], out=None) -> int:
@@ -26,8 +66,17 @@ def run(argv: list[str], out=None) -> int:
         return 0
     settings = parsed.settings
     floatfile = settings.get("floatfile", "floatimage.bin")
-    check_writable(floatfile)
-    exp = build_experiment(parsed.options, explicit=parsed.explicit)
+    try:
+        check_writable(floatfile)
+    except OutputError as exc:
+        raise OutputError(f"-floatfile: {exc}") from None
+    _check_backend(settings)
+    try:
+        exp = build_experiment(parsed.options, explicit=parsed.explicit)
+    except ArithmeticError as exc:   # e.g. -cell 1e-300: lengths whose products under/overflow
+        raise InputError(f"the values given lead to numbers out of range ({exc}); check the cell "
+                         "(-cell, -mat), lengths and sizes for extreme values") from None
+    _check_size(exp)
     print_setup(exp, out)
     budget = int(settings.get("memory_budget_mib", DEFAULT_MEMORY_BUDGET_BYTES / 2**20) * 2**20)
     result = render(exp, backend=settings.get("backend", "numpy"), device=settings.get("device"),
@@ -53,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         return run(argv)
     except (XbraggError, BackendError) as exc:
         sys.stderr.write(f"xbragg: error: {exc}\n")
+        return 2
+    except MemoryError:
+        sys.stderr.write("xbragg: error: out of memory: reduce the detector size (-detpixels, -roi), "
+                         "the sampling steps or --memory-budget\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("xbragg: interrupted\n")

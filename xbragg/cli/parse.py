@@ -5,6 +5,7 @@ import difflib
 import math
 from dataclasses import dataclass, field
 
+from ..backends import BACKENDS
 from ..errors import InputError
 from ..setup.options import SimulationOptions
 from .flags import FLAGS, Flag, flag_index
@@ -18,6 +19,27 @@ class ParsedArgs:
     settings: dict = field(default_factory=dict)
     explicit: set = field(default_factory=set)
     help: bool = False
+
+
+#: Flags whose value must be one of a few words (compared case-sensitively, except -pivot).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "-pivot": ("beam", "sample"),
+    "--backend": BACKENDS,
+    "--dtype": ("float64", "float32"),
+}
+
+
+def _check_choice(token: str, value: str) -> None:
+    """Reject a word value of ``token`` that is not one of :data:`CHOICES`."""
+    choices = CHOICES.get(token)
+    if choices is None:
+        return
+    word = value.lower() if token == "-pivot" else value
+    if word not in choices:
+        quoted = ", ".join(repr(c) for c in choices)
+        hint = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+        raise InputError(f"expected one of {quoted}, got {value!r}"
+                         + (f"; did you mean {hint[0]!r}?" if hint else ""), flag=token)
 
 
 def suggest(name: str) -> str | None:
@@ -119,8 +141,8 @@ def parse_args(argv: list[str]) -> ParsedArgs:
             for _ in range(flag.nargs):
                 values.append(_parse_value(flag, token, argv[i]))
                 i += 1
-        if token == "-pivot" and values[0].lower() not in ("beam", "sample"):
-            raise InputError(f"expected 'beam' or 'sample', got {values[0]!r}", flag=token)
+        if flag.kind == "str":
+            _check_choice(token, values[0])
         if flag.apply is not None:
             flag.apply(opts, parsed.settings, values)
     if opts.roi is not None:
