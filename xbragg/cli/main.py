@@ -95,9 +95,16 @@ def run(argv: list[str], out=None) -> int:
     return 0
 
 
+#: ``xbragg SUBCOMMAND ...``: tools beside the simulator, each a module with ``main(argv) -> int``
+SUBCOMMANDS = {"trace-diff": "xbragg.tools.trace_diff", "compare": "xbragg.tools.compare"}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: errors become one message on stderr and exit status 2."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in SUBCOMMANDS:
+        import importlib
+        return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
     try:
         return run(argv)
     except (XbraggError, BackendError) as exc:
