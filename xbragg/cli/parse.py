@@ -110,7 +110,9 @@ def parse_args(argv: list[str]) -> ParsedArgs:
             i += 1
             continue
         if token == "--phi-carryover":
-            raise InputError("not yet supported: the reference's phi carry-over (next release)", flag=token)
+            opts.phi_carryover = True
+            i += 1
+            continue
         flag = index.get(token)
         if flag is None:
             if token.startswith("-") and not _is_number(token):
@@ -173,6 +175,7 @@ def help_text() -> str:
             extra.append("not yet supported")
         tail = f" [{'; '.join(extra)}]" if extra else ""
         lines.append(f"  {names}\n      {flag.help}{tail}")
-    lines.append("  --phi-carryover\n      reproduce the reference's phi carry-over [not yet supported]")
+    lines.append("  --phi-carryover\n      reproduce the reference's phi carry-over: a step at exactly phi = 0 "
+                 "reuses the previous pixel's last rotation [default: off, physically correct]")
     lines.append("  -h, --help\n      this list")
     return "\n".join(lines) + "\n"

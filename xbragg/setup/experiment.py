@@ -60,6 +60,22 @@ class Experiment:
     messages: tuple[str, ...] = field(default=())
 
     @property
+    def carried_cells(self) -> np.ndarray:
+        """Cells as the reference's phi carry-over uses them, (phisteps, domains, 3, 3).
+
+        The reference re-rotates the cell only when phi != 0, so a step at exactly
+        phi = 0 reuses the most recent rotation: that of the last non-zero step of
+        the previous pass through the phi loop.  Only the very first pass (first
+        processed pixel) sees the unrotated cell; the kernel selects that one.
+        """
+        angles = self.phi.angles_rad
+        nonzero = [i for i, a in enumerate(angles) if a != 0.0]
+        if not nonzero:
+            return self.rotated_cells
+        index = [i if angles[i] != 0.0 else nonzero[-1] for i in range(len(angles))]
+        return self.rotated_cells[index]
+
+    @property
     def steps(self) -> int:
         """Normalisation count: sources x mosaic domains x phi steps x oversample^2."""
         return (self.sources.count * self.mosaic_umats.shape[0] * self.phi.phisteps
@@ -159,9 +175,6 @@ def load_structure_factors(opts: SimulationOptions, *, write_cache: bool = True)
 def build_experiment(opts: SimulationOptions, *, explicit: set[str] | None = None) -> Experiment:
     """Resolve every default and auto-selection rule of the reference into an :class:`Experiment`."""
     messages: list[str] = []
-    if opts.phi_carryover:
-        raise InputError("not yet supported: the reference's phi carry-over (next release)",
-                         flag="--phi-carryover")
     opts, mask = resolve_headers(opts, explicit)
 
     wavelength = opts.wavelength_m if opts.wavelength_m is not None else 1.0e-10
