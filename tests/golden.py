@@ -11,15 +11,17 @@ import numpy as np
 GOLDEN = Path(__file__).resolve().parents[1] / ".." / "shared" / "golden"
 
 # cases whose physics belongs to later work: random numbers (mosaic, random misset,
-# noise and integer images) and the reference's phi carry-over
+# noise and integer images)
+# cases the reference rendered with its phi carry-over: run with --phi-carryover
+CARRYOVER = {"phi_from_zero", "supervisor_roi", "supervisor_full"}
+# full-frame cases: rendered by tests/test_supervisor.py, not in the per-backend parity loop
+FULL_FRAME = {"supervisor_full"}
+
 DEFERRED = {
     "mosaic_domains": "random numbers",
     "misset_random": "random numbers",
     "outputs_int_noise_pgm": "random numbers and integer images",
     "outputs_scaled": "random numbers and integer images",
-    "phi_from_zero": "phi carry-over",
-    "supervisor_roi": "phi carry-over",
-    "supervisor_full": "phi carry-over",
 }
 
 # relative error on pixels above this fraction of the maximum, correlation, sum ratio

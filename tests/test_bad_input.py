@@ -151,7 +151,6 @@ def test_cell_with_fewer_values_before_another_flag_is_fine(work, capsys):
     ("-pgmscale", ["1"]),
     ("-misset", ["random"]),
     ("-trace_pixel", ["8", "8"]),
-    ("--phi-carryover", []),
 ])
 def test_not_yet_supported(work, capsys, flag, values):
     err = _fail(BASE + [flag] + values, capsys)

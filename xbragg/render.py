@@ -51,6 +51,8 @@ def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
     T = exp.thickness.steps
     cells = exp.rotated_cells.reshape(-1, 3, 3)              # (R, 3[a,b,c], 3[xyz])
     cells_T = np.ascontiguousarray(cells.transpose(2, 0, 1).reshape(3, -1))  # (xyz, R*3)
+    carried = exp.carried_cells.reshape(-1, 3, 3)
+    carried_T = np.ascontiguousarray(carried.transpose(2, 0, 1).reshape(3, -1))
     if exp.hkl is not None:
         F_flat = exp.hkl.F.reshape(-1)
         origin = (exp.hkl.h_min, exp.hkl.k_min, exp.hkl.l_min)
@@ -66,6 +68,7 @@ def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
         layer_index=arr([float(i) for i in range(T)]),
         incident=arr(-exp.sources.direction), wavelength_m=arr(exp.sources.wavelength_m),
         polar_axis=arr(det.polar_vector), cells_T=arr(cells_T),
+        carried_cells_T=arr(carried_T) if exp.phi_carryover else None,
         reciprocal=arr(np.stack([cr.a_star, cr.b_star, cr.c_star])), F_flat=arr(F_flat),
         rotations=cells.shape[0], subpixel_size_m=det.pixel_size_m / o, pixel_size_m=det.pixel_size_m,
         oversample=o, close_distance_m=det.close_distance_m, distance_m=det.distance_m,
@@ -127,8 +130,10 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     dev = resolve_device(xp, backend, device)
     dt = resolve_dtype(xp, dtype)
     # NumPy releases the GIL in its loops: tiles run on all cores, each with a share of the
-    # budget.  Interpolation keeps one ordered stream (its fall-back depends on raster order).
-    workers = min(os.cpu_count() or 1, 4) if (backend == "numpy" and not exp.interpolate) else 1
+    # budget.  Interpolation and phi carry-over keep one ordered stream: both depend on
+    # which pixel comes first in raster order.
+    ordered = exp.interpolate or exp.phi_carryover
+    workers = min(os.cpu_count() or 1, 4) if (backend == "numpy" and not ordered) else 1
     step = tile_pixels or tile_size(exp, memory_budget_bytes, dtype, workers=workers)
     inp = kernel_inputs(exp, xp, dev, dt)
     det = exp.detector
@@ -139,6 +144,7 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
         return RenderResult(image=image, interpolation_fell_back=False, fallback_hkl=None, tiles=0)
     total = nx * ny
     interp_active = xp.asarray(True, device=dev) if exp.interpolate else None
+    carry_started = xp.asarray(False, device=dev) if exp.phi_carryover else None
     fell_back_at = None
     pieces = []
 
@@ -164,7 +170,11 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     else:
         for start in starts:
             spix, fpix, valid = tile_arrays(start)
-            values, state = tile_intensity(inp, spix, fpix, valid=valid, interp_active=interp_active)
+            outputs = tile_intensity(inp, spix, fpix, valid=valid, interp_active=interp_active,
+                                     carry_started=carry_started)
+            values, state = outputs[0], outputs[1]
+            if carry_started is not None:
+                carry_started = outputs[2]
             if state is not None:
                 was_active = interp_active
                 interp_active = state["active"]

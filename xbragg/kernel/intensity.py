@@ -34,6 +34,7 @@ class KernelInputs:
     wavelength_m: Any         # (N,)
     polar_axis: Any           # (3,)
     cells_T: Any              # (3, 3R): columns a, b, c of each rotation (m)
+    carried_cells_T: Any      # same, with the reference's phi carry-over; None when off
     reciprocal: Any           # (3, 3) rows a*, b*, c* (1/A)
     F_flat: Any               # flattened structure-factor grid (or a 1-element dummy)
     rotations: int
@@ -75,7 +76,7 @@ def _first_true(xp, flags):
 
 
 def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None,
-                   record: dict | None = None):
+                   carry_started=None, record: dict | None = None):
     """Intensity (photons) of the pixels (spix[i], fpix[i]), shape (P,).
 
     valid: (P,) bool, False for masked pixels (they return 0 and are skipped by
@@ -83,7 +84,10 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
     tricubic interpolation is still on (``None``: interpolation off).
     Returns (intensity, interp_state) where interp_state is ``None`` or a dict
     with the updated ``active`` flag and the ``first_hkl`` that switched it off.
+    carry_started: with phi carry-over, a 0-d bool array: True once any earlier pixel
+    has run the phi loop (the very first run uses the unrotated cell at phi = 0).
     ``record``: when a dict is given, intermediate arrays are stored in it (trace).
+    Returns (intensity, interp_state, carry_started) when carry-over is on.
     """
     xp = array_namespace(inp.fdet)
     dtype = inp.fdet.dtype
@@ -114,7 +118,18 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
         keep = keep & valid[:, None, None, None]
     polar = polarization_factor(inp.incident, d5, inp.polar_axis, kahn_factor=inp.kahn)  # (P,T,S,N)
 
-    hkl = xp.reshape(xp.matmul(xp.reshape(scattering, (-1, 3)), inp.cells_T), (P, T, S, N, R, 3))
+    flat_scattering = xp.reshape(scattering, (-1, 3))
+    hkl = xp.reshape(xp.matmul(flat_scattering, inp.cells_T), (P, T, S, N, R, 3))
+    carry_next = None
+    if inp.carried_cells_T is not None:
+        # reference phi carry-over: every pass through the phi loop reuses the last rotation at
+        # phi = 0, except the first pass of the run (first kept evaluation group in loop order)
+        hkl_carried = xp.reshape(xp.matmul(flat_scattering, inp.carried_cells_T), (P, T, S, N, R, 3))
+        flat_keep = xp.reshape(keep, (P * T * S * N,))
+        first_pass = _first_true(xp, flat_keep) & ~carry_started
+        first_pass = xp.reshape(first_pass, (P, T, S, N))[..., None, None]
+        hkl = xp.where(first_pass, hkl, hkl_carried)
+        carry_next = carry_started | xp.any(flat_keep)
     F_latt, latt_parts = lattice_factor(hkl, shape=inp.shape, Na=inp.Na, Nb=inp.Nb, Nc=inp.Nc,
                                         fudge=inp.fudge, reciprocal=inp.reciprocal)
     reached = keep[..., None]
@@ -183,5 +198,8 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
     if record is not None:
         record.update(pos=pos, diffracted=diffracted, airpath=airpath, omega=omega, capture=capture,
                       scattering=scattering, keep=keep, polar=polar, hkl=hkl, F_latt=F_latt,
-                      F_latt_parts=latt_parts, F_cell=F_cell, reached=reached, I=I, value=value)
+                      F_latt_parts=latt_parts, F_cell=F_cell, reached=reached, I=I, value=value,
+                      polar_used=polar_used if not inp.oversample_polar else None)
+    if inp.carried_cells_T is not None:
+        return value, interp_state, carry_next
     return value, interp_state
