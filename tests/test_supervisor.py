@@ -10,8 +10,19 @@ import io
 
 import numpy as np
 
-from golden import case, compare, reference_image, stage_inputs, within_tolerance
+from golden import GOLDEN, case, compare, reference_image, stage_inputs, within_tolerance
+from trace_compare import compare_traces, per_pixel_values, split_lines
 from xbragg.cli.main import run
+
+TRACE = ["-trace_pixel", "1039", "685"]
+
+
+def _check_trace(printed: str, reference_case: str) -> None:
+    ref = per_pixel_values(split_lines((GOLDEN / reference_case / "trace.txt").read_text()), "TRACE_C")
+    ref.pop(("phi[0].phi_deg", 0))   # 1e-20 in the *_spec run, 0 in the carry-over run: both phi = 0
+    ours = per_pixel_values(split_lines(printed), "TRACE_PY")
+    ours.pop(("phi[0].phi_deg", 0))
+    assert compare_traces(ref, ours) == []
 
 
 def _render_full(tmp_path, monkeypatch, *extra):
@@ -19,13 +30,17 @@ def _render_full(tmp_path, monkeypatch, *extra):
     monkeypatch.chdir(tmp_path)
     full = case("supervisor_full")
     out = io.StringIO()
-    argv = full["args"].split() + ["-floatfile", "full.bin", "-noprogress", "--memory-budget", "64", *extra]
+    argv = full["args"].split() + ["-floatfile", "full.bin", "-noprogress", "--memory-budget", "64", *TRACE,
+                                   *extra]
     assert run(argv, out=out) == 0
-    return np.fromfile(tmp_path / "full.bin", dtype="<f4").reshape(full["spixels"], full["fpixels"])
+    image = np.fromfile(tmp_path / "full.bin", dtype="<f4").reshape(full["spixels"], full["fpixels"])
+    return image, out.getvalue()
 
 
 def test_supervisor_full_frame_contains_the_spec_roi(tmp_path, monkeypatch):
-    image = _render_full(tmp_path, monkeypatch)
+    image, printed = _render_full(tmp_path, monkeypatch)
+    # the physically correct chain of pixel (1039, 685), as the reference gives it with phi 1e-20
+    _check_trace(printed, "supervisor_roi_spec")
     spec = reference_image(case("supervisor_roi_spec"))
     x0, x1, y0, y1 = 600, 760, 980, 1100
     crop = np.zeros_like(spec)
@@ -35,6 +50,7 @@ def test_supervisor_full_frame_contains_the_spec_roi(tmp_path, monkeypatch):
 
 
 def test_supervisor_full_frame_with_phi_carryover_matches_reference(tmp_path, monkeypatch):
-    image = _render_full(tmp_path, monkeypatch, "--phi-carryover")
+    image, printed = _render_full(tmp_path, monkeypatch, "--phi-carryover")
+    _check_trace(printed, "supervisor_full")
     metrics = compare(image, reference_image(case("supervisor_full")))
     assert within_tolerance(metrics), metrics

@@ -37,6 +37,8 @@ class RenderResult:
     interpolation_fell_back: bool
     fallback_hkl: tuple[float, float, float] | None
     tiles: int
+    trace: dict | None = None            # kernel arrays of the traced pixel (render(trace_pixel=...))
+    kernel_inputs: KernelInputs | None = None
 
 
 def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
@@ -121,10 +123,14 @@ def tile_size(exp: Experiment, memory_budget_bytes: int, dtype: str, *, workers:
 def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None,
            dtype: str = "float64", memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES,
            tile_pixels: int | None = None,
-           progress: Callable[[int, int], None] | None = None) -> RenderResult:
+           progress: Callable[[int, int], None] | None = None,
+           trace_pixel: tuple[int, int] | None = None) -> RenderResult:
     """Render the whole image (ROI and mask applied) and return it on the chosen backend.
 
     ``progress(done_pixels, total_pixels)`` is called after each tile.
+    ``trace_pixel`` (slow, fast): that pixel is rendered as a one-pixel tile with the
+    kernel's intermediate arrays recorded in ``RenderResult.trace`` (same numbers as
+    the image: tiling never changes a pixel); ``None`` costs nothing.
     """
     xp = namespace(backend)
     dev = resolve_device(xp, backend, device)
@@ -143,13 +149,23 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
         image = xp.zeros((det.spixels, det.fpixels), dtype=dt, device=dev)
         return RenderResult(image=image, interpolation_fell_back=False, fallback_hkl=None, tiles=0)
     total = nx * ny
+    bounds = set(range(0, total, step)) | {total}
+    traced = None
+    if trace_pixel is not None:
+        ts, tf = trace_pixel
+        if x0 <= tf <= x1 and y0 <= ts <= y1:
+            traced = (ts - y0) * nx + (tf - x0)
+            bounds |= {traced, traced + 1}
+    edges = sorted(bounds)
+    tiles_span = list(zip(edges[:-1], edges[1:]))
     interp_active = xp.asarray(True, device=dev) if exp.interpolate else None
     carry_started = xp.asarray(False, device=dev) if exp.phi_carryover else None
     fell_back_at = None
+    record: dict | None = {} if traced is not None else None
     pieces = []
 
-    def tile_arrays(start: int):
-        idx = np.arange(start, min(start + step, total), dtype=np.int64)
+    def tile_arrays(start: int, stop: int):
+        idx = np.arange(start, stop, dtype=np.int64)
         spix_np = y0 + idx // nx
         fpix_np = x0 + idx % nx
         valid = None
@@ -157,21 +173,25 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
             valid = xp.asarray(exp.mask[spix_np, fpix_np], device=dev)
         return xp.asarray(spix_np, device=dev), xp.asarray(fpix_np, device=dev), valid
 
-    starts = range(0, total, step)
-    if workers > 1 and len(starts) > 1:
-        def one(start):
-            spix, fpix, valid = tile_arrays(start)
-            return tile_intensity(inp, spix, fpix, valid=valid)[0]
+    if workers > 1 and len(tiles_span) > 1:
+        def one(span):
+            spix, fpix, valid = tile_arrays(*span)
+            rec = record if span[0] == traced else None
+            return tile_intensity(inp, spix, fpix, valid=valid, record=rec)[0]
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for start, values in zip(starts, pool.map(one, starts)):
+            for span, values in zip(tiles_span, pool.map(one, tiles_span)):
                 pieces.append(values)
                 if progress is not None:
-                    progress(min(start + step, total), total)
+                    progress(span[1], total)
     else:
-        for start in starts:
-            spix, fpix, valid = tile_arrays(start)
+        for span in tiles_span:
+            spix, fpix, valid = tile_arrays(*span)
+            if span[0] == traced:
+                record["interp_active_before"] = interp_active
+                record["carry_started_before"] = carry_started
             outputs = tile_intensity(inp, spix, fpix, valid=valid, interp_active=interp_active,
-                                     carry_started=carry_started)
+                                     carry_started=carry_started,
+                                     record=record if span[0] == traced else None)
             values, state = outputs[0], outputs[1]
             if carry_started is not None:
                 carry_started = outputs[2]
@@ -182,12 +202,11 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
                     fell_back_at = tuple(float(v) for v in to_numpy(state["first_hkl"]))
             pieces.append(values)
             if progress is not None:
-                progress(min(start + step, total), total)
-    tiles = len(pieces)
+                progress(span[1], total)
     block = xp.reshape(xp.concat(pieces, axis=0) if len(pieces) > 1 else pieces[0], (ny, nx))
     image = _embed(xp, block, det.spixels, det.fpixels, x0, y0)
     return RenderResult(image=image, interpolation_fell_back=fell_back_at is not None,
-                        fallback_hkl=fell_back_at, tiles=tiles)
+                        fallback_hkl=fell_back_at, tiles=len(pieces), trace=record, kernel_inputs=inp)
 
 
 def _embed(xp, block, spixels: int, fpixels: int, x0: int, y0: int):

@@ -130,6 +130,8 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
         first_pass = xp.reshape(first_pass, (P, T, S, N))[..., None, None]
         hkl = xp.where(first_pass, hkl, hkl_carried)
         carry_next = carry_started | xp.any(flat_keep)
+        if record is not None:
+            record["first_pass"] = first_pass[..., 0, 0]
     F_latt, latt_parts = lattice_factor(hkl, shape=inp.shape, Na=inp.Na, Nb=inp.Nb, Nc=inp.Nc,
                                         fudge=inp.fudge, reciprocal=inp.reciprocal)
     reached = keep[..., None]
