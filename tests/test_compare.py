@@ -61,6 +61,7 @@ def test_stored_golden_image_agrees(workdir, name, capsys):
         assert _png_size(out / png) == (c["fpixels"], c["spixels"])
     assert (out / "ours_float.bin").stat().st_size == 4 * c["fpixels"] * c["spixels"]
     assert "PASS" in capsys.readouterr().out
+    assert not (workdir / "intimage.img").exists()          # outputs stay in --outdir
 
 
 def test_wrong_reference_exits_3(workdir, capsys):
@@ -130,6 +131,7 @@ def test_reference_program_is_run(workdir, monkeypatch):
     for flag in ("-noprogress", "-nonoise", "-nopgm"):
         assert flag in args
     assert args[args.index("-floatfile") + 1] == os.path.join("out", "ref_float.bin")
+    assert args[args.index("-intfile") + 1] == os.path.join("out", "ref_int.img")
     assert "max_I" in (workdir / "out" / "ref_stdout.txt").read_text()
     # the environment variable names the program when --ref-bin is not given
     monkeypatch.setenv("NB_C_BIN", binary)

@@ -1,7 +1,8 @@
 """``xbragg compare [options] -- FLAGS...``: xbragg's float image against the reference's.
 
 Renders FLAGS with xbragg (in this process, in the current directory so that relative input
-paths work; the float image goes to ``OUTDIR/ours_float.bin``) and takes the reference image
+paths work; the float image goes to ``OUTDIR/ours_float.bin``, the integer image, where
+written, to ``OUTDIR/ours_int.img``) and takes the reference image
 either by running the reference program (``--ref-bin`` or the environment variable
 ``NB_C_BIN``; same FLAGS plus ``-floatfile OUTDIR/ref_float.bin -intfile OUTDIR/ref_int.img
 -noprogress -nonoise -nopgm``) or from a stored raw float32 image (``--ref-float``, ``.gz``
@@ -134,14 +135,27 @@ def _reference_binary(path: str) -> str:
     return found
 
 
+def _intfile_flags(path: str) -> list[str]:
+    """``-intfile path`` when this xbragg accepts it (it writes the integer image on every run,
+    as the reference does), so that the image lands in the output folder; else nothing."""
+    from xbragg.cli.parse import parse_args
+    try:
+        parse_args(["-intfile", path])
+    except XbraggError:
+        return []
+    return ["-intfile", path]
+
+
 def _render_ours(flags: list[str], floatfile: str) -> tuple[float, str]:
     """Run xbragg on ``flags`` writing ``floatfile``; (seconds, what it printed)."""
     from xbragg.backends import BackendError
     from xbragg.cli.main import run
     printed = io.StringIO()
+    extra = ["-floatfile", floatfile] + REF_OUTPUT_FLAGS + _intfile_flags(
+        os.path.join(os.path.dirname(floatfile), "ours_int.img"))
     start = time.perf_counter()
     try:
-        status = run(list(flags) + ["-floatfile", floatfile] + REF_OUTPUT_FLAGS, out=printed)
+        status = run(list(flags) + extra, out=printed)
     except (BackendError, XbraggError) as exc:
         raise CompareError(f"xbragg: {exc}") from None
     except MemoryError:
