@@ -4,8 +4,8 @@ Rule (issue): an unknown flag is an error naming the nearest valid flag; a
 missing or unreadable file, a malformed line in an HKL, matrix or source file,
 a non-numeric or out-of-range value, a missing required input each give one
 clear message naming the flag, file and line, a non-zero exit status, and no
-output file created or half-written.  Flags not implemented yet are rejected
-as "not yet supported".
+output file created or half-written.  (The integer, noise and PGM outputs and
+the seeds have their own bad-input tests in test_outputs.py.)
 """
 from __future__ import annotations
 
@@ -133,29 +133,6 @@ def test_cell_with_fewer_values_before_another_flag_is_fine(work, capsys):
     assert main(BASE + ["-cell", "100", "100", "100", "-distance", "100"]) == 0
     assert main(BASE + ["-cell", "100", "-N", "5"]) == 0
     assert Path(OUT).stat().st_size == 16 * 16 * 4
-
-
-@pytest.mark.parametrize("flag, values", [
-    ("-seed", ["1"]),
-    ("-mosaic", ["0.5"]),
-    ("-mosaic_spread", ["0.5"]),
-    ("-mosaic_dom", ["10"]),
-    ("-mosaic_domains", ["10"]),
-    ("-mosaic_seed", ["3"]),
-    ("-misset_seed", ["3"]),
-    ("-intfile", ["int.img"]),
-    ("-noisefile", ["noise.img"]),
-    ("-pgmfile", ["image.pgm"]),
-    ("-scale", ["2"]),
-    ("-adc", ["40"]),
-    ("-pgmscale", ["1"]),
-    ("-misset", ["random"]),
-    ("-trace_pixel", ["8", "8"]),
-])
-def test_not_yet_supported(work, capsys, flag, values):
-    err = _fail(BASE + [flag] + values, capsys)
-    assert flag in err
-    assert "not yet supported" in err
 
 
 # --- input files ------------------------------------------------------------------------------

@@ -27,7 +27,9 @@ SMALL = ["-cell", "100", "100", "100", "90", "90", "90", "-default_F", "100", "-
 
 #: keys of ParsedArgs.settings that cli.main reads
 SETTINGS_KEYS = {"floatfile", "nonoise", "nopgm", "progress", "backend", "device", "dtype",
-                 "memory_budget_mib"}
+                 "memory_budget_mib", "trace_pixel"}
+# integer, noise and PGM outputs and the noise seed
+SETTINGS_KEYS |= {"intfile", "noisefile", "pgmfile", "scale", "pgmscale", "adc", "seed"}
 
 
 # --- help -----------------------------------------------------------------------------------
@@ -170,7 +172,8 @@ def test_python_m_xbragg_writes_the_float_file(tmp_path):
     assert np.isfinite(image).all() and image.max() > 0
     assert "writing out.bin as 256 4-byte floats" in proc.stdout
     assert proc.stderr == ""                        # stderr is a pipe: no progress bar
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
+    # like the reference, the integer, noise and PGM images are written too, under their default names
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["image.pgm", "intimage.img", "noiseimage.img", "out.bin"]
 
 
 def _stat_lines(text: str) -> list[str]:

@@ -95,13 +95,25 @@ def test_write_rejects_bad_input(tmp_path):
         write_smv(tmp_path / "a.img", np.zeros((2, 2), dtype=np.int32), [])
     with pytest.raises(ValueError):
         write_smv(tmp_path / "a.img", np.zeros((2, 2), dtype=np.uint16), ["A=1;\nB=2;"])
-    with pytest.raises(OutputError, match="512"):
+    with pytest.raises(OutputError, match="too long"):
         write_smv(tmp_path / "a.img", np.zeros((2, 2), dtype=np.uint16),
-                  [f"KEY{i}=123456789;" for i in range(40)])
+                  [f"KEY{i}=123456789;" for i in range(4000)])
     with pytest.raises(OutputError) as info:
         write_smv(tmp_path / "no" / "a.img", np.zeros((2, 2), dtype=np.uint16), [])
     assert "does not exist" in str(info.value)
     assert not (tmp_path / "a.img").exists()
+
+
+def test_long_header_grows_to_a_multiple_of_512(tmp_path):
+    # the reference writes past its 512 bytes (its pixels then start at the wrong offset);
+    # xbragg declares the larger header instead, so the file stays readable
+    data = np.arange(6, dtype=np.uint16).reshape(2, 3)
+    write_smv(tmp_path / "a.img", data, [f"KEY{i}=123456789;" for i in range(40)])
+    raw = (tmp_path / "a.img").read_bytes()
+    assert raw.startswith(b"{\nHEADER_BYTES=1024;\n") and len(raw) == 1024 + 12
+    image = read_smv(tmp_path / "a.img")
+    assert image.header_bytes == 1024 and np.array_equal(image.data, data)
+    assert image.header["KEY39"] == "123456789"
 
 
 def _smv_error(tmp_path, content, flag="-mask"):

@@ -122,7 +122,22 @@ def _phisteps(opts, settings, values):
     opts.phisteps = values[0]
 
 
-NOT_YET_RANDOM = "random numbers, noise and integer images are not yet supported (next release)"
+def _outputs(key: str, switch: str | None = None):
+    """Store an output file name; ``switch`` ("nonoise"/"nopgm") is turned off, as the reference does."""
+    def apply(opts, settings, values):
+        settings[key] = values[0]
+        if switch is not None:
+            settings[switch] = False
+    return apply
+
+
+def _misset(opts, settings, values):
+    opts.misset_deg = tuple(values)
+    opts.misset_random = False
+
+
+#: integer seeds the reference negates (``seed = -atoi(value)``): at most this in magnitude
+SEED_LIMIT = 2**31 - 1
 
 F, I, S, P, V = "float", "int", "str", "path", "none"
 mm = 1e-3
@@ -133,8 +148,9 @@ FLAGS: tuple[Flag, ...] = (
          apply=_cell, positive=True, group="crystal"),
     Flag(("-mat",), 1, P, "MOSFLM orientation (A) matrix file; needs -lambda or -energy", apply=_set("mat_path"),
          group="crystal"),
-    Flag(("-misset",), 3, F, "crystal misset rotations about x, y, z ('random': not yet supported)", "deg",
-         "0 0 0", apply=_set("misset_deg"), group="crystal"),
+    Flag(("-misset",), 3, F, "crystal misset rotations about x, y, z; or 'random' (one value containing "
+         "'rand'): a random orientation from -misset_seed, as the reference draws it", "deg",
+         "0 0 0", apply=_misset, group="crystal"),
     Flag(("-N",), 1, I, "number of unit cells along a, b and c", "cells", "1", apply=_N, minimum=0,
          group="crystal"),
     Flag(("-Na",), 1, I, "unit cells along a", "cells", "1", apply=_set("Na"), minimum=0, group="crystal"),
@@ -158,14 +174,14 @@ FLAGS: tuple[Flag, ...] = (
          apply=_shape("tophat"), group="crystal"),
     Flag(("-fudge",), 1, F, "scale of the spot-shape radius for the round, gauss and tophat shapes", "", "1",
          apply=_set("fudge"), group="crystal"),
-    Flag(("-mosaic", "-mosaici", "-mosaic_spr", "-mosaic_spread"), 1, F, "isotropic mosaic spread", "deg", "0",
-         unsupported=NOT_YET_RANDOM, group="crystal"),
-    Flag(("-mosaic_dom", "-mosaic_domains"), 1, I, "number of mosaic domains", "", "auto",
-         unsupported=NOT_YET_RANDOM, group="crystal"),
-    Flag(("-mosaic_seed",), 1, I, "random seed of the mosaic domains", "", "-12345678",
-         unsupported=NOT_YET_RANDOM, group="crystal"),
-    Flag(("-misset_seed",), 1, I, "random seed of -misset random", "", "same as -seed",
-         unsupported=NOT_YET_RANDOM, group="crystal"),
+    Flag(("-mosaic", "-mosaici", "-mosaic_spr", "-mosaic_spread"), 1, F, "isotropic mosaic spread "
+         "(negative: none)", "deg", "0", apply=_set("mosaic_spread_deg"), group="crystal"),
+    Flag(("-mosaic_dom", "-mosaic_domains"), 1, I, "number of mosaic domains (0 or less: 10 with a spread, "
+         "else 1; 1 without a spread)", "", "auto", apply=_set("mosaic_domains"), group="crystal"),
+    Flag(("-mosaic_seed",), 1, "seed", "random seed of the mosaic domains (the generator starts from "
+         "-value, as the reference)", "", "12345678", apply=_set("mosaic_seed"), group="crystal"),
+    Flag(("-misset_seed",), 1, "seed", "random seed of -misset random", "",
+         "the clock (as -seed without -seed)", apply=_set("misset_seed"), group="crystal"),
     # --- structure factors ---------------------------------------------------------------
     Flag(("-hkl",), 1, P, "text file of h k l F (writes the Fdump.bin cache)", apply=_set("hkl_path"),
          group="structure factors"),
@@ -324,19 +340,20 @@ FLAGS: tuple[Flag, ...] = (
          group="output"),
     Flag(("--memory-budget",), 1, F, "working memory of one tile", "MiB", "128",
          apply=_setting("memory_budget_mib"), positive=True, group="output"),
-    Flag(("-intfile", "-intimage"), 1, P, "SMV integer image", "", "intimage.img", unsupported=NOT_YET_RANDOM,
+    Flag(("-intfile", "-intimage"), 1, P, "SMV integer image: pixel*scale + adc, rounded (written on every "
+         "run, as the reference)", "", "intimage.img", apply=_outputs("intfile"), group="output"),
+    Flag(("-noisefile", "-noiseimage"), 1, P, "SMV image with Poisson noise (written unless -nonoise; "
+         "turns -nonoise off)", "", "noiseimage.img", apply=_outputs("noisefile", "nonoise"), group="output"),
+    Flag(("-pgmfile", "-pgmimage"), 1, P, "8-bit PGM image (written unless -nopgm; turns -nopgm off)", "",
+         "image.pgm", apply=_outputs("pgmfile", "nopgm"), group="output"),
+    Flag(("-scale",), 1, F, "scale of the integer image (0 or less: automatic)", "", "55000/max_I",
+         apply=_setting("scale"), group="output"),
+    Flag(("-pgmscale",), 1, F, "scale of the PGM image (0 or less: automatic; turns -nopgm off)", "",
+         "250/(5*rmsd)", apply=_outputs("pgmscale", "nopgm"), group="output"),
+    Flag(("-adc",), 1, F, "offset added to integer and noise pixels", "ADU", "40", apply=_setting("adc"),
          group="output"),
-    Flag(("-noisefile", "-noiseimage"), 1, P, "SMV image with Poisson noise", "", "noiseimage.img",
-         unsupported=NOT_YET_RANDOM, group="output"),
-    Flag(("-pgmfile", "-pgmimage"), 1, P, "8-bit PGM image", "", "image.pgm", unsupported=NOT_YET_RANDOM,
-         group="output"),
-    Flag(("-scale",), 1, F, "scale of the integer image", "", "55000/max", unsupported=NOT_YET_RANDOM,
-         group="output"),
-    Flag(("-pgmscale",), 1, F, "scale of the PGM image", "", "auto", unsupported=NOT_YET_RANDOM, group="output"),
-    Flag(("-adc",), 1, F, "offset added to integer pixels", "ADU", "40", unsupported=NOT_YET_RANDOM,
-         group="output"),
-    Flag(("-seed",), 1, I, "random seed of the noise image", "", "clock", unsupported=NOT_YET_RANDOM,
-         group="output"),
+    Flag(("-seed",), 1, "seed", "random seed of the noise image (the generator starts from -value, as the "
+         "reference)", "", "the clock", apply=_setting("seed"), group="output"),
     Flag(("-trace_pixel",), 2, I, "trace one pixel (slow fast)", "", "", unsupported="the per-pixel trace is "
          "not yet supported (next release)", group="output"),
 )

@@ -10,7 +10,9 @@ from ..errors import InputError, OutputError, XbraggError
 from ..io.atomic import check_writable
 from ..io.rawfloat import write_float_image
 from ..render import DEFAULT_MEMORY_BUDGET_BYTES, render, roi_bounds
+from ..outputs import check_outputs, output_plan, write_outputs
 from ..setup.experiment import build_experiment
+from ..setup.random_numbers import clock_seed
 from ..stats import image_stats
 from .parse import help_text, parse_args
 from .progress import progress_for
@@ -70,9 +72,15 @@ def run(argv: list[str], out=None) -> int:
         check_writable(floatfile)
     except OutputError as exc:
         raise OutputError(f"-floatfile: {exc}") from None
+    clock = clock_seed()   # the reference's default noise seed, and misset seed (not -seed's value)
+    plan = output_plan(settings, clock)
+    check_outputs(plan)
+    options = parsed.options
+    if options.misset_seed is None:
+        options = options.updated(misset_seed=clock)
     _check_backend(settings)
     try:
-        exp = build_experiment(parsed.options, explicit=parsed.explicit)
+        exp = build_experiment(options, explicit=parsed.explicit)
     except ArithmeticError as exc:   # e.g. -cell 1e-300: lengths whose products under/overflow
         raise InputError(f"the values given lead to numbers out of range ({exc}); check the cell "
                          "(-cell, -mat), lengths and sizes for extreme values") from None
@@ -92,6 +100,7 @@ def run(argv: list[str], out=None) -> int:
     out.write(f"writing {floatfile} as {image32.size} 4-byte floats\n")
     write_float_image(floatfile, image32)
     print_stats(stats, out)
+    write_outputs(exp, image32, stats, plan, out)
     return 0
 
 

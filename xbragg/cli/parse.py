@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from ..backends import BACKENDS
 from ..errors import InputError
 from ..setup.options import SimulationOptions
-from .flags import FLAGS, Flag, flag_index
+from .flags import FLAGS, SEED_LIMIT, Flag, flag_index
 
 
 @dataclass
@@ -69,6 +69,15 @@ def _parse_value(flag: Flag, used_name: str, token: str):
         if token.startswith("-") and not _is_number(token) and kind == "path":
             raise InputError(f"expected a file name, got the flag {token!r}", flag=used_name)
         return token
+    if kind == "seed":
+        # whole numbers only: the reference's atoi would read "12.5" as 12 and "1e3" as 1
+        text = token.strip()
+        if not text.lstrip("+-").isdigit() or not text.isascii():
+            raise InputError(f"expected an integer seed, got {token!r}", flag=used_name)
+        value = int(text)
+        if abs(value) > SEED_LIMIT:
+            raise InputError(f"seed must lie within +-{SEED_LIMIT} (a C int), got {token}", flag=used_name)
+        return value
     if kind == "int":
         try:
             value = float(token)
@@ -134,9 +143,12 @@ def parse_args(argv: list[str]) -> ParsedArgs:
             if not values:
                 raise InputError(f"expected 1 to {-flag.nargs} numbers", flag=token)
         else:
-            if token == "-misset" and i < len(argv) and argv[i].startswith("rand"):
-                raise InputError("not yet supported: -misset random needs the reference's random "
-                                 "numbers (next release)", flag=token)
+            if token == "-misset" and i < len(argv) and "rand" in argv[i]:
+                # the reference takes any value containing "rand" as -misset random
+                opts.misset_random = True
+                opts.misset_deg = None
+                i += 1
+                continue
             if i + flag.nargs > len(argv):
                 raise InputError(f"expects {flag.nargs} value{'s' if flag.nargs > 1 else ''}, "
                                  f"got {len(argv) - i}", flag=token)

@@ -136,21 +136,29 @@ def header_float(image: SMVImage, key: str) -> float | None:
 
 def _smv_header(fast: int, slow: int,
                 header_lines: Sequence[str | tuple[str, str]]) -> bytes:
-    """The padded 512-byte header text written by :func:`write_smv`."""
-    parts = ["{\nHEADER_BYTES=%d;\nDIM=2;\nBYTE_ORDER=little_endian;\n"
-             "TYPE=unsigned_short;\n" % SMV_HEADER_BYTES,
-             f"SIZE1={fast};\nSIZE2={slow};\n"]
+    """The padded header text written by :func:`write_smv`.
+
+    512 bytes, as the reference writes; when the items do not fit, the
+    smallest multiple of 512 that holds them (the reference then writes past
+    its declared ``HEADER_BYTES=512`` and its pixels start at the wrong offset;
+    xbragg keeps the file readable instead).
+    """
+    body = [f"SIZE1={fast};\nSIZE2={slow};\n"]
     for item in header_lines:
         line = f"{item[0]}={item[1]};" if isinstance(item, tuple) else item
         if "\n" in line or "}" in line:
             raise ValueError(f"SMV header line {line!r} contains a newline or '}}'")
-        parts.append(line + "\n")
-    parts.append("}\f")
-    text = "".join(parts).encode("latin-1")
-    if len(text) > SMV_HEADER_BYTES:
-        raise OutputError(f"SMV header of {len(text)} bytes does not fit in "
-                          f"{SMV_HEADER_BYTES}")
-    return text.ljust(SMV_HEADER_BYTES, b" ")
+        body.append(line + "\n")
+    body.append("}\f")
+    size = SMV_HEADER_BYTES
+    while True:
+        text = ("{\nHEADER_BYTES=%d;\nDIM=2;\nBYTE_ORDER=little_endian;\n"
+                "TYPE=unsigned_short;\n" % size + "".join(body)).encode("latin-1")
+        if len(text) <= size:
+            return text.ljust(size, b" ")
+        if size >= 64 * SMV_HEADER_BYTES:
+            raise OutputError(f"SMV header of {len(text)} bytes is too long")
+        size += SMV_HEADER_BYTES
 
 
 def write_smv(path: str | os.PathLike[str], data: np.ndarray,
@@ -165,8 +173,9 @@ def write_smv(path: str | os.PathLike[str], data: np.ndarray,
     ``;``: ``"PIXEL_SIZE=0.1;"``, or leave it out as the reference does for
     ``"DIALS_ORIGIN=-6.5,6.5,-100"``) or a ``(key, value)`` pair written as
     ``KEY=VALUE;``. Pixels follow as little-endian uint16, fast index fastest.
-    The write is atomic; :class:`OutputError` when the file cannot be written
-    or the header exceeds 512 bytes.
+    The write is atomic; :class:`OutputError` when the file cannot be written.
+    A header longer than 512 bytes grows to the next multiple of 512 (and says so
+    in ``HEADER_BYTES``).
     """
     array = np.asarray(data)
     if array.ndim != 2 or array.dtype != np.uint16:

@@ -3,30 +3,38 @@ from __future__ import annotations
 
 import math
 
-from array_api_compat import array_namespace
+from array_api_compat import array_namespace, device
 
 # sqrt of the volume ratio between cube and sphere, as the reference uses for ROUND
 ROUND_SCALE = 0.723601254558268
 
 
-def sincg(h, n_cells: float):
+def sincg(h, n_cells):
     """Grating factor sin(N pi h)/sin(pi h), with N at integer h (reference ``sincg``).
 
-    Computed on the range-reduced fraction f = h - round(h), with the sign
-    (-1)^((N-1) round(h)), so that it stays accurate in float32 and at
-    integer h, where the reference's direct form divides two rounding errors.
-    For N <= 1 the reference skips the factor; callers pass only N > 1.
+    ``n_cells`` is a float or an array broadcastable against ``h`` (one N per
+    axis when ``h`` is (..., 3)).  Computed on the range-reduced fraction
+    f = h - round(h), with the sign (-1)^((N-1) round(h)), so that it stays
+    accurate in float32 and at integer h, where the reference's direct form
+    divides two rounding errors.  N must be a whole number.
     """
     xp = array_namespace(h)
     n = xp.round(h)
     f = h - n
-    num = xp.sin(math.pi * n_cells * f)
+    num = xp.sin((math.pi * n_cells) * f)
     den = xp.sin(math.pi * f)
     small = xp.abs(den) < xp.finfo(h.dtype).smallest_normal
-    safe_den = xp.where(small, xp.ones_like(den), den)
-    ratio = xp.where(small, xp.full_like(den, n_cells), num / safe_den)
-    odd = xp.remainder(n * (n_cells - 1.0), 2.0) != 0.0
-    return xp.where(odd, -ratio, ratio)
+    ratio = xp.where(small, n_cells * xp.ones_like(den), num / xp.where(small, xp.ones_like(den), den))
+    # (-1)^((N-1) n): only even N flip the sign, and only on odd n (n/2 then has a fraction)
+    half = n * 0.5
+    odd_n = xp.floor(half) != half
+    if isinstance(n_cells, (int, float)):
+        if n_cells % 2 != 0:
+            return ratio
+        flip = odd_n
+    else:
+        flip = odd_n & (xp.remainder(n_cells, 2.0) == 0.0)
+    return xp.where(flip, -ratio, ratio)
 
 
 def sinc3(x):
@@ -56,10 +64,13 @@ def lattice_factor(hkl, *, shape: str, Na: float, Nb: float, Nc: float, fudge: f
     xp = array_namespace(hkl)
     h, k, l = hkl[..., 0], hkl[..., 1], hkl[..., 2]
     if shape == "square":
-        ones = xp.ones_like(h)
-        fa = sincg(h, Na) if Na > 1 else ones
-        fb = sincg(k, Nb) if Nb > 1 else ones
-        fc = sincg(l, Nc) if Nc > 1 else ones
+        # all three axes in one pass over the contiguous (..., 3) array; an axis with
+        # N <= 1 contributes 1 (the reference skips it)
+        n_vec = xp.asarray([Na, Nb, Nc], dtype=hkl.dtype, device=device(hkl))
+        factors = sincg(hkl, n_vec)
+        if min(Na, Nb, Nc) <= 1:
+            factors = xp.where(n_vec > 1.0, factors, xp.ones_like(factors))
+        fa, fb, fc = factors[..., 0], factors[..., 1], factors[..., 2]
         return fa * fb * fc, (fa, fb, fc)
     dh = h - nearest_index(h)
     dk = k - nearest_index(k)

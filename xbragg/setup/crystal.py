@@ -94,8 +94,13 @@ def _angle(sin_v: float, cos_v: float) -> float:
     return math.atan2(sin_v, cos_v)
 
 
-def build_crystal(opts: SimulationOptions, wavelength_m: float) -> Crystal:
-    """Cell vectors from ``-cell`` or ``-mat``, misset applied, cell counts from sizes."""
+def build_crystal(opts: SimulationOptions, wavelength_m: float, *,
+                  misset_rad: tuple[float, float, float] | None = None) -> Crystal:
+    """Cell vectors from ``-cell`` or ``-mat``, misset applied, cell counts from sizes.
+
+    ``misset_rad`` (x, y, z rotations in radians, e.g. drawn for ``-misset random``)
+    replaces ``opts.misset_deg`` when given.
+    """
     user_cell = opts.cell_A is not None
     if not user_cell and opts.mat_path is None:
         raise InputError("no crystal given: use -cell a b c alpha beta gamma or -mat A.mat",
@@ -123,9 +128,13 @@ def build_crystal(opts: SimulationOptions, wavelength_m: float) -> Crystal:
         a_star, b_star, c_star = (np.array([scale * v[i] for i in range(3)]) for v in raw)
 
     misset = None
-    if opts.misset_deg is not None:
-        misset = tuple(float(x) for x in opts.misset_deg)
-        rx, ry, rz = (x / RTD for x in misset)
+    if misset_rad is not None or opts.misset_deg is not None:
+        if misset_rad is not None:
+            rx, ry, rz = (float(x) for x in misset_rad)
+            misset = (rx * RTD, ry * RTD, rz * RTD)
+        else:
+            misset = tuple(float(x) for x in opts.misset_deg)
+            rx, ry, rz = (x / RTD for x in misset)
         a_star = rotate_xyz(a_star, rx, ry, rz)
         b_star = rotate_xyz(b_star, rx, ry, rz)
         c_star = rotate_xyz(c_star, rx, ry, rz)

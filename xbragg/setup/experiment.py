@@ -14,12 +14,14 @@ import numpy as np
 
 from ..constants import AVOGADRO, DEFAULT_FLUENCE, R_E_SQR_M2, RTD, WATER_F, WATER_MW
 from ..errors import InputError
+from ..io.cformat import format_f
 from ..io.hkl import HKLTable, read_fdump, read_hkl, write_fdump
 from ..io.smv import SMVImage, header_float, read_smv
 from ..io.sources import read_source_file
 from .crystal import Crystal, build_crystal
 from .detector import DetectorGeometry, build_detector
 from .options import SimulationOptions
+from .random_numbers import Ran1, ShuffleTable, clock_seed, mosaic_umats, random_misset
 from .rotations import magnitude, rotate_axis, rotate_umat
 from .sampling import PhiSchedule, Sources, ThicknessSampling, build_sources, phi_schedule, thickness_sampling
 
@@ -58,6 +60,8 @@ class Experiment:
     mask: np.ndarray | None             # (spixels, fpixels) bool: True = render
     phi_carryover: bool
     messages: tuple[str, ...] = field(default=())
+    #: the reference's shared ran1 shuffle table after set-up (see random_numbers.ShuffleTable)
+    random_table: tuple | None = field(default=None, repr=False)
 
     @property
     def carried_cells(self) -> np.ndarray:
@@ -172,6 +176,34 @@ def load_structure_factors(opts: SimulationOptions, *, write_cache: bool = True)
     return None
 
 
+def mosaic_domains(opts: SimulationOptions, table: ShuffleTable, messages: list[str]) -> tuple[np.ndarray, float]:
+    """Mosaic rotation matrices and spread (rad) with the reference's domain-count rules.
+
+    A spread that is not given (or negative) means none; domains <= 0 means
+    auto: 10 with a spread, else 1.  Domains are drawn from ``-mosaic_seed``
+    (default 12345678; the generator starts from -seed) even for one domain,
+    as the reference does, and domain 0 is then the identity.
+    """
+    spread = opts.mosaic_spread_deg / RTD if opts.mosaic_spread_deg is not None else -1.0
+    domains = opts.mosaic_domains if opts.mosaic_domains is not None else -1
+    if domains <= 0:
+        if spread < 0.0:
+            domains, spread = 1, 0.0
+        elif spread == 0.0:
+            domains = 1
+        else:
+            messages.append("WARNING: finite mosaicity with only one domain! upping to 10 mosaic domains")
+            domains = 10
+    elif spread < 0.0:
+        messages.append("WARNING: no mosaic spread specified.  setting mosaic_domains = 1")
+        domains, spread = 1, 0.0
+    elif spread == 0.0:
+        messages.append("WARNING: zero mosaic spread specified.  setting mosaic_domains = 1")
+        domains = 1
+    seed = opts.mosaic_seed if opts.mosaic_seed is not None else 12345678
+    return mosaic_umats(spread, domains, Ran1(-seed, table)), spread
+
+
 def build_experiment(opts: SimulationOptions, *, explicit: set[str] | None = None) -> Experiment:
     """Resolve every default and auto-selection rule of the reference into an :class:`Experiment`."""
     messages: list[str] = []
@@ -210,7 +242,15 @@ def build_experiment(opts: SimulationOptions, *, explicit: set[str] | None = Non
     interpolate = bool(opts.interpolate) if not interp_auto else any(
         (1.0 if n is None else float(n)) <= 2 for n in Na_given)
 
-    crystal = build_crystal(opts, wavelength)
+    # one shuffle table for every seed, as the reference's static one: misset, then mosaic
+    table = ShuffleTable()
+    misset_rad = None
+    if opts.misset_random:
+        seed = opts.misset_seed if opts.misset_seed is not None else clock_seed()
+        misset_rad = random_misset(Ran1(-seed, table))
+        messages.append("random orientation misset angles: " + " ".join(format_f(x * RTD) for x in misset_rad)
+                        + " deg")
+    crystal = build_crystal(opts, wavelength, misset_rad=misset_rad)
     xtal_max = max(crystal.size_m)
     reciprocal_pixel = wavelength * detector.distance_m / detector.pixel_size_m
     recommended = math.ceil(3.0 * xtal_max / reciprocal_pixel)
@@ -225,8 +265,7 @@ def build_experiment(opts: SimulationOptions, *, explicit: set[str] | None = Non
     file_rows = read_source_file(opts.sourcefile_path, flag="-sourcefile") if opts.sourcefile_path else None
     sources = build_sources(opts, wavelength, detector.beam, detector.polar_vector, file_rows)
 
-    mosaic_spread = 0.0
-    umats = np.eye(3)[None, :, :]
+    umats, mosaic_spread = mosaic_domains(opts, table, messages)
     cells = np.empty((phi.phisteps, umats.shape[0], 3, 3))
     a0, b0, c0 = crystal.a, crystal.b, crystal.c
     for i, angle in enumerate(phi.angles_rad):
@@ -259,4 +298,5 @@ def build_experiment(opts: SimulationOptions, *, explicit: set[str] | None = Non
         nopolar=opts.nopolar, wavelength_m=wavelength, fluence=fluence, flux=flux,
         exposure_s=exposure, beamsize_m=beamsize, water_m=opts.water_m, dmin_m=opts.dmin_m,
         roi=roi, mask=mask, phi_carryover=opts.phi_carryover, messages=tuple(messages),
+        random_table=table.snapshot(),
     )

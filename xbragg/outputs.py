@@ -1,0 +1,180 @@
+"""The reference's integer outputs: SMV integer image, Poisson noise image and PGM preview.
+
+What nanoBragg does after writing the float image, reproduced byte for byte:
+
+- the integer image (``-intfile``, default ``intimage.img``) is written on every
+  run: ``pixel * scale + adc`` clipped to 0..65535 and rounded as
+  ``floorf(test + 0.5)``; ``-scale`` <= 0 or absent means ``55000 / max_I``;
+- the PGM (``-pgmfile``, default ``image.pgm``) unless ``-nopgm``: ``pixel *
+  pgmscale`` clipped at 255 and truncated; ``-pgmscale`` <= 0 or absent means
+  ``250 / (5 * rmsd)`` (or the integer scale when rmsd is 0);
+- the noise image (``-noisefile``, default ``noiseimage.img``) unless ``-nonoise``:
+  ``poidev`` of each float32 pixel, plus ``adc``, clipped at 65535 (counted as
+  overloads) and truncated.
+
+Pixels outside the ROI (inclusive bounds) stay 0 in all three; pixels inside it
+that the mask skips are 0 in the float image and are converted like any other
+(the noise loop draws one deviate for each, as the reference does).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TextIO
+
+import numpy as np
+
+from .constants import RTD
+from .errors import OutputError
+from .io.atomic import check_writable
+from .io.cformat import format_f, format_g
+from .io.pgm import write_pgm
+from .io.smv import write_smv
+from .setup.random_numbers import Ran1, ShuffleTable, noise_image
+
+__all__ = ["OutputPlan", "output_plan", "check_outputs", "int_image", "pgm_image", "smv_header_lines",
+           "auto_int_scale", "auto_pgm_scale", "write_outputs"]
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    """Which integer outputs to write, where, and with which scales, offset and seed."""
+
+    intfile: str = "intimage.img"
+    noisefile: str | None = "noiseimage.img"
+    pgmfile: str | None = "image.pgm"
+    scale: float = 0.0          # <= 0: automatic
+    pgmscale: float = 0.0       # <= 0: automatic
+    adc: float = 40.0
+    seed: int = 0               # the noise generator starts from -seed
+
+
+def output_plan(settings: dict, seed: int) -> OutputPlan:
+    """The plan from the command line's settings (``seed`` when -seed is absent)."""
+    return OutputPlan(
+        intfile=settings.get("intfile", "intimage.img"),
+        noisefile=None if settings.get("nonoise", False) else settings.get("noisefile", "noiseimage.img"),
+        pgmfile=None if settings.get("nopgm", False) else settings.get("pgmfile", "image.pgm"),
+        scale=float(settings.get("scale", 0.0)),
+        pgmscale=float(settings.get("pgmscale", 0.0)),
+        adc=float(settings.get("adc", 40.0)),
+        seed=int(settings.get("seed", seed)),
+    )
+
+
+def check_outputs(plan: OutputPlan) -> None:
+    """Fail before rendering when an output cannot be written (the error names the flag)."""
+    for flag, path in (("-intfile", plan.intfile), ("-noisefile", plan.noisefile), ("-pgmfile", plan.pgmfile)):
+        if path is None:
+            continue
+        try:
+            check_writable(path)
+        except OutputError as exc:
+            raise OutputError(f"{flag}: {exc}") from None
+
+
+def _roi_mask(shape: tuple[int, int], roi: tuple[int, int, int, int]) -> np.ndarray:
+    x0, x1, y0, y1 = roi
+    s = np.arange(shape[0])[:, None]
+    f = np.arange(shape[1])[None, :]
+    return (f >= x0) & (f <= x1) & (s >= y0) & (s <= y1)
+
+
+def _c_truncate(values: np.ndarray, bits: int) -> np.ndarray:
+    """C's ``(unsigned short|char) double`` as gcc does it on x86-64: via int, low bits kept; NaN -> 0."""
+    finite = np.isfinite(values)
+    as_int = np.trunc(np.where(finite, values, 0.0)).astype(np.int64)
+    return (as_int & ((1 << bits) - 1)).astype(np.uint16 if bits == 16 else np.uint8)
+
+
+def auto_int_scale(scale: float, max_I: float) -> float:
+    """``-scale``, or 55000/max_I when it is absent or <= 0 (1 for an empty image)."""
+    if scale <= 0.0:
+        scale = 1.0
+        if max_I > 0.0:
+            scale = 55000.0 / max_I
+    return scale
+
+
+def auto_pgm_scale(pgmscale: float, int_scale: float, rmsd: float) -> float:
+    """``-pgmscale``, or 250/(5*rmsd) when it is absent or <= 0 (the integer scale when rmsd is 0)."""
+    if pgmscale <= 0.0:
+        pgmscale = int_scale
+        if rmsd > 0.0:
+            pgmscale = 250.0 / (5.0 * rmsd)
+    return pgmscale
+
+
+def int_image(image32: np.ndarray, roi: tuple[int, int, int, int], scale: float, adc: float) -> np.ndarray:
+    """The integer image: ``floorf(clip(pixel*scale + adc, 0, 65535) + 0.5)`` inside the ROI."""
+    test = image32.astype(np.float64) * scale + adc
+    test = np.where(test > 65535.0, 65535.0, test)
+    test = np.where(test < 0.0, 0.0, test)
+    with np.errstate(invalid="ignore"):
+        rounded = np.floor((test + 0.5).astype(np.float32)).astype(np.float64)
+    out = _c_truncate(rounded, 16)
+    out[~_roi_mask(image32.shape, roi)] = 0
+    return out
+
+
+def pgm_image(image32: np.ndarray, roi: tuple[int, int, int, int], scale: float) -> np.ndarray:
+    """The PGM bytes: ``(unsigned char) min(pixel*scale, 255)`` inside the ROI."""
+    test = image32.astype(np.float64) * scale
+    test = np.where(test > 255.0, 255.0, test)
+    out = _c_truncate(test, 8)
+    out[~_roi_mask(image32.shape, roi)] = 0
+    return out
+
+
+def smv_header_lines(exp, *, noise: bool = False) -> list:
+    """Header items after SIZE2, in the reference's order and number formats.
+
+    The reference writes ``DENZO_X_BEAM`` as ``(Sbeam - 0.0*pixel)`` in the
+    integer image and ``(Sbeam + 0.0*pixel)`` in the noise image; kept (they
+    differ only for a -0 beam position).
+    """
+    det = exp.detector
+    g = format_g
+    px = det.pixel_size_m
+    zero = 0.0 * px
+    denzo_x = (det.Sbeam_m + zero) if noise else (det.Sbeam_m - zero)
+    denzo_y = (det.Fbeam_m + zero) if noise else (det.Fbeam_m - zero)
+    o = det.dials_origin_mm
+    phi0, osc = exp.phi.phi0_rad, exp.phi.osc_rad
+    return [
+        ("PIXEL_SIZE", g(px * 1000.0)), ("DISTANCE", g(det.distance_m * 1000.0)),
+        ("WAVELENGTH", g(exp.wavelength_m * 1e10)),
+        ("BEAM_CENTER_X", g(det.Xbeam_m * 1000.0)), ("BEAM_CENTER_Y", g(det.Ybeam_m * 1000)),
+        ("ADXV_CENTER_X", g(det.Fbeam_m * 1000.0)), ("ADXV_CENTER_Y", g((det.detsize_s_m - det.Sbeam_m) * 1000)),
+        ("MOSFLM_CENTER_X", g((det.Sbeam_m - 0.5 * px) * 1000.0)),
+        ("MOSFLM_CENTER_Y", g((det.Fbeam_m - 0.5 * px) * 1000)),
+        ("DENZO_X_BEAM", g(denzo_x * 1000.0)), ("DENZO_Y_BEAM", g(denzo_y * 1000)),
+        f"DIALS_ORIGIN={g(o[0])},{g(o[1])},{g(o[2])}",
+        ("XDS_ORGX", g(det.ORGX)), ("XDS_ORGY", g(det.ORGY)),
+        ("CLOSE_DISTANCE", g(det.close_distance_m * 1000.0)),
+        ("PHI", g(phi0 * RTD)), ("OSC_START", g(phi0 * RTD)), ("OSC_RANGE", g(osc * RTD)),
+        ("TWOTHETA", g(det.twotheta_rad * RTD)),
+        ("DETECTOR_SN", "000"), ("BEAMLINE", "fake"),
+    ]
+
+
+def write_outputs(exp, image32: np.ndarray, stats, plan: OutputPlan, out: TextIO) -> None:
+    """Write the integer, PGM and noise images as the reference does, printing its lines."""
+    roi = exp.roi
+    scale = auto_int_scale(plan.scale, stats.max_I)
+    out.write(f"intfile_scale = {format_g(scale)}\n")
+    ints = int_image(image32, roi, scale, plan.adc)
+    out.write(f"writing {plan.intfile} as 2-byte integers\n")
+    write_smv(plan.intfile, ints, smv_header_lines(exp))
+    if plan.pgmfile is not None:
+        pgm_scale = auto_pgm_scale(plan.pgmscale, scale, stats.rmsd)
+        out.write(f"pgm_scale = {format_g(pgm_scale)}\n")
+        pixels = pgm_image(image32, roi, pgm_scale)
+        out.write(f"writing {plan.pgmfile} as 1-byte integers\n")
+        write_pgm(plan.pgmfile, pixels, pgm_scale)
+    if plan.noisefile is not None:
+        # the noise seed is its own stream on the shared shuffle table left by set-up
+        gen = Ran1(-plan.seed, ShuffleTable.from_snapshot(getattr(exp, "random_table", None)))
+        noisy, photons, overloads = noise_image(image32, roi, plan.adc, gen)
+        out.write(f"{format_f(photons, 0)} photons on noise image ({overloads} overloads)\n")
+        out.write(f"writing {plan.noisefile} as 2-byte integers\n")
+        write_smv(plan.noisefile, noisy, smv_header_lines(exp, noise=True))
