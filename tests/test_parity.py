@@ -10,7 +10,8 @@ import io
 import numpy as np
 import pytest
 
-from golden import CARRYOVER, DEFERRED, FULL_FRAME, cases, compare, reference_image, stage_inputs, within_tolerance
+from golden import (CARRYOVER, DEFERRED, FULL_FRAME, cases, compare, parity_args, reference_image, stage_inputs,
+                    within_tolerance)
 from xbragg.cli.main import run
 
 COVERED = [c for c in cases() if c["name"] not in DEFERRED and c["name"] not in FULL_FRAME]
@@ -26,7 +27,7 @@ def test_case_count():
 def _run_case(c, backend, tmp_path, monkeypatch, dtype="float64"):
     stage_inputs(tmp_path)
     monkeypatch.chdir(tmp_path)
-    args = c["args"].split() + ["-floatfile", "float.bin", "-noprogress", "-nonoise", "-nopgm",
+    args = parity_args(c) + ["-floatfile", "float.bin", "-noprogress", "-nonoise", "-nopgm",
                                 "--backend", backend, "--dtype", dtype]
     if c["name"] in CARRYOVER:
         args.append("--phi-carryover")
