@@ -128,13 +128,15 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
            dtype: str = "float64", memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES,
            tile_pixels: int | None = None,
            progress: Callable[[int, int], None] | None = None,
-           trace_pixel: tuple[int, int] | None = None) -> RenderResult:
+           trace_pixel: tuple[int, int] | None = None, workers: int | None = None) -> RenderResult:
     """Render the whole image (ROI and mask applied) and return it on the chosen backend.
 
     ``progress(done_pixels, total_pixels)`` is called after each tile.
     ``trace_pixel`` (slow, fast): that pixel is rendered as a one-pixel tile with the
     kernel's intermediate arrays recorded in ``RenderResult.trace`` (same numbers as
     the image: tiling never changes a pixel); ``None`` costs nothing.
+    ``workers``: tiles rendered at once in threads (default: every core for NumPy,
+    whose loops release the GIL; 1 for the other backends, which thread inside ops).
     """
     xp = namespace(backend)
     dev = resolve_device(xp, backend, device)
@@ -143,7 +145,10 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     # budget.  Interpolation and phi carry-over keep one ordered stream: both depend on
     # which pixel comes first in raster order.
     ordered = exp.interpolate or exp.phi_carryover
-    workers = min(os.cpu_count() or 1, 4) if (backend == "numpy" and not ordered) else 1
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if backend == "numpy" else 1
+    if ordered:
+        workers = 1
     step = tile_pixels or tile_size(exp, memory_budget_bytes, dtype, workers=workers)
     inp = kernel_inputs(exp, xp, dev, dt)
     det = exp.detector

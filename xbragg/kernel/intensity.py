@@ -13,7 +13,7 @@ from typing import Any
 from array_api_compat import array_namespace, device
 
 from .detector import capture_fraction, solid_angle, subpixel_positions, unit_and_length
-from .lattice import lattice_factor
+from .lattice import lattice_factor, nearest_index
 from .polarization import polarization_factor
 from .structure_factor import interpolation_out_of_range, nearest_F, tricubic_F
 
@@ -132,15 +132,21 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
         carry_next = carry_started | xp.any(flat_keep)
         if record is not None:
             record["first_pass"] = first_pass[..., 0, 0]
+    nearest = nearest_index(hkl)
+    # signs of the lattice factors matter only to the trace: intensities use squares
     F_latt, latt_parts = lattice_factor(hkl, shape=inp.shape, Na=inp.Na, Nb=inp.Nb, Nc=inp.Nc,
-                                        fudge=inp.fudge, reciprocal=inp.reciprocal)
+                                        fudge=inp.fudge, reciprocal=inp.reciprocal, nearest=nearest,
+                                        signed=record is not None)
+    ordered_terms = (interp_active is not None or inp.oversample_thick or inp.oversample_polar
+                     or inp.oversample_omega)
     reached = keep[..., None]
-    if not inp.water:
-        # the reference skips zero lattice factors (no multiplier, no interpolation check)
+    if not inp.water and (ordered_terms or record is not None):
+        # the reference skips zero lattice factors (no multiplier, no interpolation check);
+        # for a plain sum a zero term adds nothing, so the test is left out there
         reached = reached & (F_latt != 0.0)
 
     F_cell = nearest_F(hkl, inp.F_flat, origin=inp.hkl_origin, shape=inp.hkl_shape,
-                       default_F=inp.default_F, have_table=inp.have_table)
+                       default_F=inp.default_F, have_table=inp.have_table, nearest=nearest)
     interp_state = None
     if interp_active is not None:
         F_tri, weights, nodes = tricubic_F(hkl, inp.F_flat, origin=inp.hkl_origin, shape=inp.hkl_shape)
@@ -160,8 +166,8 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
             record.update(F_tri=F_tri, tri_weights=weights, tri_nodes=nodes, use_tri=use_tri)
 
     term = F_cell * F_cell * F_latt * F_latt
-    zero = xp.zeros_like(term)
-    term = xp.where(reached, term, zero)
+    if inp.dmin_m > 0.0 or valid is not None or ordered_terms or record is not None:
+        term = xp.where(reached, term, xp.zeros_like(term))
     E = T * S * N * R
     if inp.oversample_thick or inp.oversample_polar or inp.oversample_omega:
         # reference quirk: with per-sub-pixel corrections it multiplies the running sum,

@@ -9,22 +9,26 @@ from array_api_compat import array_namespace, device
 ROUND_SCALE = 0.723601254558268
 
 
-def sincg(h, n_cells):
+def sincg(h, n_cells, *, nearest=None, signed: bool = True):
     """Grating factor sin(N pi h)/sin(pi h), with N at integer h (reference ``sincg``).
 
     ``n_cells`` is a float or an array broadcastable against ``h`` (one N per
     axis when ``h`` is (..., 3)).  Computed on the range-reduced fraction
-    f = h - round(h), with the sign (-1)^((N-1) round(h)), so that it stays
-    accurate in float32 and at integer h, where the reference's direct form
-    divides two rounding errors.  N must be a whole number.
+    f = h - n, n the nearest whole number (``nearest``, when the caller has it),
+    with the sign (-1)^((N-1) n), so that it stays accurate in float32 and at
+    integer h, where the reference's direct form divides two rounding errors.
+    N must be a whole number.  ``signed=False`` skips the sign (intensities
+    only need the square).
     """
     xp = array_namespace(h)
-    n = xp.round(h)
+    n = nearest_index(h) if nearest is None else nearest
     f = h - n
-    num = xp.sin((math.pi * n_cells) * f)
-    den = xp.sin(math.pi * f)
-    small = xp.abs(den) < xp.finfo(h.dtype).smallest_normal
-    ratio = xp.where(small, n_cells * xp.ones_like(den), num / xp.where(small, xp.ones_like(den), den))
+    # f = 0 (or subnormal) is the limit N; a tiny stand-in gives it without a division guard
+    tiny = xp.abs(f) < xp.finfo(h.dtype).smallest_normal
+    f = xp.where(tiny, xp.full_like(f, 1e-30 if h.dtype == xp.float64 else 1e-20), f)
+    ratio = xp.sin((math.pi * n_cells) * f) / xp.sin(math.pi * f)
+    if not signed:
+        return ratio
     # (-1)^((N-1) n): only even N flip the sign, and only on odd n (n/2 then has a fraction)
     half = n * 0.5
     odd_n = xp.floor(half) != half
@@ -53,12 +57,14 @@ def nearest_index(x):
 
 
 def lattice_factor(hkl, *, shape: str, Na: float, Nb: float, Nc: float, fudge: float,
-                   reciprocal=None):
+                   reciprocal=None, nearest=None, signed: bool = True):
     """Lattice factor F_latt for fractional Miller indices ``hkl`` (..., 3).
 
     ``reciprocal`` (3, 3) holds a*, b*, c* as rows (1/A) and is needed by GAUSS
     and TOPHAT, which measure the distance to the nearest node in reciprocal
     space scaled by Na Nb Nc (reference units kept).
+    ``nearest``: ceil(hkl - 0.5) when the caller has it; ``signed=False`` lets
+    SQUARE skip the sign of each factor (intensities need only the square).
     Returns (F_latt, (F_latt_a, F_latt_b, F_latt_c) or None), each of shape (...).
     """
     xp = array_namespace(hkl)
@@ -67,14 +73,13 @@ def lattice_factor(hkl, *, shape: str, Na: float, Nb: float, Nc: float, fudge: f
         # all three axes in one pass over the contiguous (..., 3) array; an axis with
         # N <= 1 contributes 1 (the reference skips it)
         n_vec = xp.asarray([Na, Nb, Nc], dtype=hkl.dtype, device=device(hkl))
-        factors = sincg(hkl, n_vec)
+        factors = sincg(hkl, n_vec, nearest=nearest, signed=signed)
         if min(Na, Nb, Nc) <= 1:
             factors = xp.where(n_vec > 1.0, factors, xp.ones_like(factors))
         fa, fb, fc = factors[..., 0], factors[..., 1], factors[..., 2]
         return fa * fb * fc, (fa, fb, fc)
-    dh = h - nearest_index(h)
-    dk = k - nearest_index(k)
-    dl = l - nearest_index(l)
+    n = nearest_index(hkl) if nearest is None else nearest
+    dh, dk, dl = h - n[..., 0], k - n[..., 1], l - n[..., 2]
     volume = Na * Nb * Nc
     if shape == "round":
         hrad_sqr = dh * dh * Na * Na + dk * dk * Nb * Nb + dl * dl * Nc * Nc

@@ -11,22 +11,25 @@ def _flat_index(xp, hi, ki, li, shape):
 
 
 def nearest_F(hkl, F_flat, *, origin: tuple[int, int, int], shape: tuple[int, int, int],
-              default_F: float, have_table: bool):
+              default_F: float, have_table: bool, nearest=None):
     """F of the nearest node (h0, k0, l0), or ``default_F`` outside the table.
 
     hkl: (..., 3) fractional indices; F_flat: flattened (h, k, l) grid, C order.
+    The flat index is formed in floating point (exact: whole numbers far below
+    2**53) on the contiguous (..., 3) array, then converted once.  ``nearest``:
+    ceil(hkl - 0.5) when the caller has it.
     """
     xp = array_namespace(hkl)
     if not have_table:
         return xp.full_like(hkl[..., 0], default_F)
-    idx = []
-    inside = None
-    for axis in range(3):
-        rel = xp.astype(nearest_index(hkl[..., axis]) - origin[axis], xp.int64)
-        ok = (rel >= 0) & (rel < shape[axis])
-        inside = ok if inside is None else inside & ok
-        idx.append(xp.where(ok, rel, xp.zeros_like(rel)))
-    flat = _flat_index(xp, idx[0], idx[1], idx[2], shape)
+    dev = device(hkl)
+    n = nearest_index(hkl) if nearest is None else nearest
+    rel = n - xp.asarray(origin, dtype=hkl.dtype, device=dev)
+    limit = xp.asarray(shape, dtype=hkl.dtype, device=dev)
+    inside = xp.all((rel >= 0.0) & (rel < limit), axis=-1)
+    strides = xp.asarray([shape[1] * shape[2], shape[2], 1], dtype=hkl.dtype, device=dev)
+    flat = xp.sum(rel * strides, axis=-1)
+    flat = xp.astype(xp.where(inside, flat, xp.zeros_like(flat)), xp.int64)
     vals = xp.reshape(xp.take(F_flat, xp.reshape(flat, (-1,)), axis=0), flat.shape)
     return xp.where(inside, vals, xp.full_like(vals, default_F))
 
