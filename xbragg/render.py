@@ -18,6 +18,7 @@ from .backends import namespace, resolve_device, resolve_dtype, to_numpy
 from .constants import R_E_SQR_M2
 from .errors import InputError
 from .kernel.intensity import KernelInputs, tile_intensity
+from .kernel.structure_factor import pad_table
 from .setup.experiment import Experiment
 
 DEFAULT_MEMORY_BUDGET_BYTES = 128 * 2**20
@@ -59,12 +60,14 @@ def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
     carried = exp.carried_cells.reshape(-1, 3, 3)
     carried_T = np.ascontiguousarray(carried.transpose(2, 0, 1).reshape(3, -1))
     if exp.hkl is not None:
-        F_flat = exp.hkl.F.reshape(-1)
+        F_grid = exp.hkl.F
         origin = (exp.hkl.h_min, exp.hkl.k_min, exp.hkl.l_min)
-        shape = tuple(int(s) for s in exp.hkl.F.shape)
     else:
-        F_flat = np.zeros(1)
-        origin, shape = (0, 0, 0), (1, 1, 1)
+        F_grid = np.zeros((1, 1, 1))
+        origin = (0, 0, 0)
+    shape = tuple(int(s) for s in F_grid.shape)
+    F_flat = F_grid.reshape(-1)
+    F_padded_flat = pad_table(F_grid, exp.default_F).reshape(-1)
     cr = exp.crystal
     return KernelInputs(
         fdet=arr(det.fdet), sdet=arr(det.sdet), odet=arr(det.odet), pix0=arr(det.pix0),
@@ -75,6 +78,7 @@ def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
         polar_axis=arr(det.polar_vector), cells_T=arr(cells_T),
         carried_cells_T=arr(carried_T) if exp.phi_carryover else None,
         reciprocal=arr(np.stack([cr.a_star, cr.b_star, cr.c_star])), F_flat=arr(F_flat),
+        F_padded_flat=arr(F_padded_flat),
         rotations=cells.shape[0], subpixel_size_m=det.pixel_size_m / o, pixel_size_m=det.pixel_size_m,
         oversample=o, close_distance_m=det.close_distance_m, distance_m=det.distance_m,
         curved=det.curved, point_pixel=det.point_pixel, thick=exp.thickness.thick_m != 0.0,

@@ -104,6 +104,10 @@ def _cell(opts, settings, values):
     opts.cell_angles_deg = tuple(values[3:6]) if len(values) > 3 else None
 
 
+def _trace_pixel(opts, settings, values):
+    settings["trace_pixel"] = (int(values[0]), int(values[1]))
+
+
 def _N(opts, settings, values):
     opts.Na = opts.Nb = opts.Nc = float(values[0])
 
@@ -354,8 +358,8 @@ FLAGS: tuple[Flag, ...] = (
          group="output"),
     Flag(("-seed",), 1, "seed", "random seed of the noise image (the generator starts from -value, as the "
          "reference)", "", "the clock", apply=_setting("seed"), group="output"),
-    Flag(("-trace_pixel",), 2, I, "trace one pixel (slow fast)", "", "", unsupported="the per-pixel trace is "
-         "not yet supported (next release)", group="output"),
+    Flag(("-trace_pixel",), 2, I, "print the scaling chain of pixel (slow, fast) as TRACE_PY lines", "pixels",
+         "none", apply=_trace_pixel, minimum=0, group="output"),
 )
 
 

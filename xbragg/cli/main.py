@@ -17,6 +17,7 @@ from ..stats import image_stats
 from .parse import help_text, parse_args
 from .progress import progress_for
 from .report import print_setup, print_stats
+from ..trace import trace_lines
 
 
 #: Largest image the command line will render (pixels); larger requests are input mistakes.
@@ -89,7 +90,14 @@ def run(argv: list[str], out=None) -> int:
     budget = int(settings.get("memory_budget_mib", DEFAULT_MEMORY_BUDGET_BYTES / 2**20) * 2**20)
     result = render(exp, backend=settings.get("backend", "numpy"), device=settings.get("device"),
                     dtype=settings.get("dtype", "float64"), memory_budget_bytes=budget,
-                    progress=progress_for(settings.get("progress", True)))
+                    progress=progress_for(settings.get("progress", True)),
+                    trace_pixel=settings.get("trace_pixel"))
+    if settings.get("trace_pixel") is not None:
+        slow, fast = settings["trace_pixel"]
+        if result.trace is None:
+            out.write(f"WARNING: -trace_pixel {slow} {fast} is outside the rendered region; no trace\n")
+        else:
+            out.write("\n".join(trace_lines(exp, result.trace, slow, fast)) + "\n")
     if result.interpolation_fell_back:
         h, k, l = result.fallback_hkl
         out.write(f"WARNING: out of range for three point interpolation: h,k,l: {h:g},{k:g},{l:g}\n"

@@ -37,6 +37,7 @@ class KernelInputs:
     carried_cells_T: Any      # same, with the reference's phi carry-over; None when off
     reciprocal: Any           # (3, 3) rows a*, b*, c* (1/A)
     F_flat: Any               # flattened structure-factor grid (or a 1-element dummy)
+    F_padded_flat: Any        # the same with a border of default_F (nearest lookups)
     rotations: int
     subpixel_size_m: float
     pixel_size_m: float
@@ -145,7 +146,7 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
         # for a plain sum a zero term adds nothing, so the test is left out there
         reached = reached & (F_latt != 0.0)
 
-    F_cell = nearest_F(hkl, inp.F_flat, origin=inp.hkl_origin, shape=inp.hkl_shape,
+    F_cell = nearest_F(hkl, inp.F_padded_flat, origin=inp.hkl_origin, shape=inp.hkl_shape,
                        default_F=inp.default_F, have_table=inp.have_table, nearest=nearest)
     interp_state = None
     if interp_active is not None:

@@ -22,10 +22,10 @@ def sincg(h, n_cells, *, nearest=None, signed: bool = True):
     """
     xp = array_namespace(h)
     n = nearest_index(h) if nearest is None else nearest
-    f = h - n
-    # f = 0 (or subnormal) is the limit N; a tiny stand-in gives it without a division guard
-    tiny = xp.abs(f) < xp.finfo(h.dtype).smallest_normal
-    f = xp.where(tiny, xp.full_like(f, 1e-30 if h.dtype == xp.float64 else 1e-20), f)
+    # the limit N at f = 0 without a division guard: a tiny offset, far below the spacing
+    # of representable f away from 0, makes 0/0 into sin(N pi e)/sin(pi e) = N, while the
+    # ratio near f = 0 depends on f only to second order
+    f = (h - n) + (1e-300 if h.dtype == xp.float64 else 1e-30)
     ratio = xp.sin((math.pi * n_cells) * f) / xp.sin(math.pi * f)
     if not signed:
         return ratio

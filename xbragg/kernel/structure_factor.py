@@ -10,28 +10,34 @@ def _flat_index(xp, hi, ki, li, shape):
     return (hi * shape[1] + ki) * shape[2] + li
 
 
-def nearest_F(hkl, F_flat, *, origin: tuple[int, int, int], shape: tuple[int, int, int],
+def pad_table(F, default_F: float):
+    """The grid with one plane of ``default_F`` on every side, for clamped nearest lookups."""
+    import numpy as np
+    padded = np.full(tuple(n + 2 for n in F.shape), float(default_F))
+    padded[1:-1, 1:-1, 1:-1] = F
+    return padded
+
+
+def nearest_F(hkl, F_padded_flat, *, origin: tuple[int, int, int], shape: tuple[int, int, int],
               default_F: float, have_table: bool, nearest=None):
     """F of the nearest node (h0, k0, l0), or ``default_F`` outside the table.
 
-    hkl: (..., 3) fractional indices; F_flat: flattened (h, k, l) grid, C order.
-    The flat index is formed in floating point (exact: whole numbers far below
-    2**53) on the contiguous (..., 3) array, then converted once.  ``nearest``:
-    ceil(hkl - 0.5) when the caller has it.
+    hkl: (..., 3) fractional indices; F_padded_flat: the flattened (h, k, l) grid
+    of :func:`pad_table` (C order), whose border holds ``default_F``: indices are
+    clamped into the border, so no separate inside test is needed.  ``shape`` is
+    the unpadded grid shape; ``nearest``: ceil(hkl - 0.5) when the caller has it.
     """
     xp = array_namespace(hkl)
     if not have_table:
         return xp.full_like(hkl[..., 0], default_F)
     dev = device(hkl)
     n = nearest_index(hkl) if nearest is None else nearest
-    rel = n - xp.asarray(origin, dtype=hkl.dtype, device=dev)
-    limit = xp.asarray(shape, dtype=hkl.dtype, device=dev)
-    inside = xp.all((rel >= 0.0) & (rel < limit), axis=-1)
-    strides = xp.asarray([shape[1] * shape[2], shape[2], 1], dtype=hkl.dtype, device=dev)
-    flat = xp.sum(rel * strides, axis=-1)
-    flat = xp.astype(xp.where(inside, flat, xp.zeros_like(flat)), xp.int64)
-    vals = xp.reshape(xp.take(F_flat, xp.reshape(flat, (-1,)), axis=0), flat.shape)
-    return xp.where(inside, vals, xp.full_like(vals, default_F))
+    rel = n - xp.asarray([o - 1 for o in origin], dtype=hkl.dtype, device=dev)
+    top = xp.asarray([s + 1 for s in shape], dtype=hkl.dtype, device=dev)
+    rel = xp.clip(rel, xp.zeros_like(top), top)
+    strides = xp.asarray([(shape[1] + 2) * (shape[2] + 2), shape[2] + 2, 1], dtype=hkl.dtype, device=dev)
+    flat = xp.astype(xp.matmul(rel, strides), xp.int64)       # exact: whole numbers << 2**53
+    return xp.reshape(xp.take(F_padded_flat, xp.reshape(flat, (-1,)), axis=0), flat.shape)
 
 
 def interpolation_out_of_range(hkl, *, origin: tuple[int, int, int], shape: tuple[int, int, int]):
