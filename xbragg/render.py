@@ -132,7 +132,8 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
            dtype: str = "float64", memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES,
            tile_pixels: int | None = None,
            progress: Callable[[int, int], None] | None = None,
-           trace_pixel: tuple[int, int] | None = None, workers: int | None = None) -> RenderResult:
+           trace_pixel: tuple[int, int] | None = None, workers: int | None = None,
+           inputs: KernelInputs | None = None) -> RenderResult:
     """Render the whole image (ROI and mask applied) and return it on the chosen backend.
 
     ``progress(done_pixels, total_pixels)`` is called after each tile.
@@ -141,6 +142,9 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     the image: tiling never changes a pixel); ``None`` costs nothing.
     ``workers``: tiles rendered at once in threads (default: every core for NumPy,
     whose loops release the GIL; 1 for the other backends, which thread inside ops).
+    ``inputs``: kernel inputs already on the backend (for instance built from PyTorch
+    tensors that require gradients, see :mod:`xbragg.differentiable`); by default
+    they are made from ``exp`` by :func:`kernel_inputs`.
     """
     xp = namespace(backend)
     dev = resolve_device(xp, backend, device)
@@ -154,7 +158,7 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     if ordered:
         workers = 1
     step = tile_pixels or tile_size(exp, memory_budget_bytes, dtype, workers=workers)
-    inp = kernel_inputs(exp, xp, dev, dt)
+    inp = inputs if inputs is not None else kernel_inputs(exp, xp, dev, dt)
     det = exp.detector
     x0, x1, y0, y1 = roi_bounds(exp)
     nx, ny = x1 - x0 + 1, y1 - y0 + 1
