@@ -22,9 +22,11 @@ from .kernel.structure_factor import pad_table
 from .setup.experiment import Experiment
 
 DEFAULT_MEMORY_BUDGET_BYTES = 128 * 2**20
-# working set of one tile beyond which throughput drops (cache); measured on the supervisor
-# frame: 4k-pixel tiles (16 MiB) ran 2-3x faster than 32k-pixel ones
-CACHE_TILE_BYTES = 16 * 2**20
+# working set of one tile, measured on the supervisor frame: NumPy (one pass per operation)
+# runs best when a tile stays in cache, 4k-pixel tiles (16 MiB) 2x faster than 32k-pixel
+# ones; PyTorch pays more per operation and prefers 16k-pixel tiles (64 MiB)
+CACHE_TILE_BYTES = {"numpy": 16 * 2**20}
+DEFAULT_TILE_BYTES = 64 * 2**20
 _BYTES_PER_EVALUATION = 400          # working arrays per (pixel, layer, sub-pixel, source, rotation)
 _BYTES_PER_EVALUATION_INTERP = 2600  # plus the 4x4x4 neighbourhood and weights
 
@@ -105,7 +107,8 @@ def evaluations_per_pixel(exp: Experiment) -> int:
             * exp.phi.phisteps * exp.mosaic_umats.shape[0])
 
 
-def tile_size(exp: Experiment, memory_budget_bytes: int, dtype: str, *, workers: int = 1) -> int:
+def tile_size(exp: Experiment, memory_budget_bytes: int, dtype: str, *, workers: int = 1,
+              backend: str = "numpy") -> int:
     """Pixels per tile so that the kernel's working arrays fit the budget.
 
     ``workers`` tiles are in flight at once and share the budget.  Raises
@@ -124,7 +127,7 @@ def tile_size(exp: Experiment, memory_budget_bytes: int, dtype: str, *, workers:
             f"{exp.oversample_recommended} from the crystal size) or raise --memory-budget",
             flag="-oversample")
     # tiles in flight at once share the budget, but each holds at least one pixel
-    per_tile = min(memory_budget_bytes // workers, CACHE_TILE_BYTES)
+    per_tile = min(memory_budget_bytes // workers, CACHE_TILE_BYTES.get(backend, DEFAULT_TILE_BYTES))
     return max(1, int(per_tile // per_pixel))
 
 
@@ -157,7 +160,7 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
         workers = min(os.cpu_count() or 1, 4) if backend == "numpy" else 1
     if ordered:
         workers = 1
-    step = tile_pixels or tile_size(exp, memory_budget_bytes, dtype, workers=workers)
+    step = tile_pixels or tile_size(exp, memory_budget_bytes, dtype, workers=workers, backend=backend)
     inp = inputs if inputs is not None else kernel_inputs(exp, xp, dev, dt)
     det = exp.detector
     x0, x1, y0, y1 = roi_bounds(exp)
@@ -220,7 +223,9 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
             pieces.append(values)
             if progress is not None:
                 progress(span[1], total)
-    block = xp.reshape(xp.concat(pieces, axis=0) if len(pieces) > 1 else pieces[0], (ny, nx))
+    block = xp.concat(pieces, axis=0) if len(pieces) > 1 else pieces[0]
+    pieces.clear()
+    block = xp.reshape(block, (ny, nx))
     image = _embed(xp, block, det.spixels, det.fpixels, x0, y0)
     return RenderResult(image=image, interpolation_fell_back=fell_back_at is not None,
                         fallback_hkl=fell_back_at, tiles=len(pieces), trace=record, kernel_inputs=inp)

@@ -21,34 +21,45 @@ class ImageStats:
 
 
 def image_stats(image32: np.ndarray, roi: tuple[int, int, int, int], mask: np.ndarray | None,
-                *, pixel_size_m: float, oversample: int) -> ImageStats:
+                *, pixel_size_m: float, oversample: int, rows_per_chunk: int = 256) -> ImageStats:
     """Statistics as the reference prints them.
 
     image32: (spixels, fpixels) float32; roi: inclusive (xmin, xmax, ymin, ymax),
     clipped to the image.  max, mean and rms skip masked pixels; rmsd, like the
-    reference, runs over the whole ROI.
+    reference, runs over the whole ROI.  Sums are accumulated in float64 over
+    chunks of rows, so memory stays small for full frames.
     """
     x0, x1, y0, y1 = roi
-    block = image32[y0:y1 + 1, x0:x1 + 1].astype(np.float64)
-    used = np.ones(block.shape, dtype=bool) if mask is None else mask[y0:y1 + 1, x0:x1 + 1]
-    values = block[used]
-    n = values.size
-    max_I, max_x, max_y = 0.0, 0.0, 0.0
-    if n and values.max() > 0.0:
-        flat = np.where(used, block, -np.inf).ravel()
-        k = int(np.argmax(flat))           # first maximum in raster order
-        sy, sx = divmod(k, block.shape[1])
-        max_I = float(flat[k])
+    max_I, max_at = 0.0, None
+    total = sumsqr = 0.0
+    n = 0
+    for r0 in range(y0, y1 + 1, rows_per_chunk):
+        r1 = min(r0 + rows_per_chunk, y1 + 1)
+        block = image32[r0:r1, x0:x1 + 1].astype(np.float64)
+        if mask is not None:
+            block = np.where(mask[r0:r1, x0:x1 + 1], block, np.nan)
+        used = ~np.isnan(block) if mask is not None else None
+        n += block.size if used is None else int(used.sum())
+        total += float(np.nansum(block))
+        sumsqr += float(np.nansum(block * block))
+        if n and np.any(block > max_I):
+            k = int(np.nanargmax(block))         # first maximum in raster order
+            sy, sx = divmod(k, block.shape[1])
+            max_I, max_at = float(block[sy, sx]), (x0 + sx, r0 + sy)
+    max_x = max_y = 0.0
+    if max_at is not None:
         sub = pixel_size_m / oversample
-        max_x = sub * ((x0 + sx) * oversample + oversample - 1) + sub / 2.0
-        max_y = sub * ((y0 + sy) * oversample + oversample - 1) + sub / 2.0
-    total = float(values.sum())
-    sumsqr = float((values * values).sum())
-    sumn = n if n > 0 else 1
-    mean = total / sumn
+        max_x = sub * (max_at[0] * oversample + oversample - 1) + sub / 2.0
+        max_y = sub * (max_at[1] * oversample + oversample - 1) + sub / 2.0
+    mean = total / (n if n > 0 else 1)
     rms = math.sqrt(sumsqr / ((n if n > 1 else 2) - 1))
-    m = block.size
-    dev = block - mean
-    rmsd = math.sqrt(float((dev * dev).sum()) / ((m if m > 1 else 2) - 1))
+    m = 0
+    dev2 = 0.0
+    for r0 in range(y0, y1 + 1, rows_per_chunk):
+        r1 = min(r0 + rows_per_chunk, y1 + 1)
+        dev = image32[r0:r1, x0:x1 + 1].astype(np.float64) - mean
+        dev2 += float((dev * dev).sum())
+        m += dev.size
+    rmsd = math.sqrt(dev2 / ((m if m > 1 else 2) - 1))
     return ImageStats(max_I=max_I, max_I_x_m=max_x, max_I_y_m=max_y, mean=mean, rms=rms, rmsd=rmsd,
                       rendered_pixels=n)

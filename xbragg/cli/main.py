@@ -103,6 +103,7 @@ def run(argv: list[str], out=None) -> int:
         out.write(f"WARNING: out of range for three point interpolation: h,k,l: {h:g},{k:g},{l:g}\n"
                   "WARNING: further warnings will not be printed! \n")
     image32 = to_numpy(result.image).astype(np.float32)
+    del result                      # the working-precision image is no longer needed
     stats = image_stats(image32, roi_bounds(exp), exp.mask, pixel_size_m=exp.detector.pixel_size_m,
                         oversample=exp.oversample)
     out.write(f"writing {floatfile} as {image32.size} 4-byte floats\n")
