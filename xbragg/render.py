@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .backends import namespace, resolve_device, resolve_dtype, to_numpy
+from .backends import compiled_kernel, namespace, resolve_device, resolve_dtype, to_numpy
 from .constants import R_E_SQR_M2
 from .errors import InputError
 from .kernel.intensity import KernelInputs, tile_intensity
@@ -136,7 +136,7 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
            tile_pixels: int | None = None,
            progress: Callable[[int, int], None] | None = None,
            trace_pixel: tuple[int, int] | None = None, workers: int | None = None,
-           inputs: KernelInputs | None = None) -> RenderResult:
+           inputs: KernelInputs | None = None, compile: bool | None = None) -> RenderResult:
     """Render the whole image (ROI and mask applied) and return it on the chosen backend.
 
     ``progress(done_pixels, total_pixels)`` is called after each tile.
@@ -147,7 +147,9 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     whose loops release the GIL; 1 for the other backends, which thread inside ops).
     ``inputs``: kernel inputs already on the backend (for instance built from PyTorch
     tensors that require gradients, see :mod:`xbragg.differentiable`); by default
-    they are made from ``exp`` by :func:`kernel_inputs`.
+    they are made from ``exp`` by :func:`kernel_inputs`.  ``compile``: compile the
+    kernel where the backend can (PyTorch); ``None`` decides from the image size
+    (:func:`xbragg.backends.compiled_kernel`).
     """
     xp = namespace(backend)
     dev = resolve_device(xp, backend, device)
@@ -193,11 +195,29 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
             valid = xp.asarray(exp.mask[spix_np, fpix_np], device=dev)
         return xp.asarray(spix_np, device=dev), xp.asarray(fpix_np, device=dev), valid
 
+    kernel = compiled_kernel(backend, tile_intensity, enabled=compile,
+                             evaluations=total * evaluations_per_pixel(exp))
+    if kernel is not tile_intensity:
+        # one tile shape for the compiled kernel: pad short tiles by repeating their last
+        # pixel (padding comes after every real pixel, so it changes no result) and cut back
+        def tile_kernel(inp, spix, fpix, valid=None, **kw):
+            if kw.get("record") is not None:
+                return tile_intensity(inp, spix, fpix, valid=valid, **kw)
+            short = step - spix.shape[0]
+            if short <= 0:
+                return kernel(inp, spix, fpix, valid=valid, **kw)
+            def pad(a):
+                return xp.concat([a, xp.broadcast_to(a[-1:], (short,))], axis=0)
+            outputs = kernel(inp, pad(spix), pad(fpix), valid=None if valid is None else pad(valid), **kw)
+            return (outputs[0][:spix.shape[0]],) + tuple(outputs[1:])
+    else:
+        tile_kernel = tile_intensity
+
     if workers > 1 and len(tiles_span) > 1:
         def one(span):
             spix, fpix, valid = tile_arrays(*span)
             rec = record if span[0] == traced else None
-            return tile_intensity(inp, spix, fpix, valid=valid, record=rec)[0]
+            return tile_kernel(inp, spix, fpix, valid=valid, record=rec)[0]
         with ThreadPoolExecutor(max_workers=workers) as pool:
             for span, values in zip(tiles_span, pool.map(one, tiles_span)):
                 pieces.append(values)
@@ -209,9 +229,9 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
             if span[0] == traced:
                 record["interp_active_before"] = interp_active
                 record["carry_started_before"] = carry_started
-            outputs = tile_intensity(inp, spix, fpix, valid=valid, interp_active=interp_active,
-                                     carry_started=carry_started,
-                                     record=record if span[0] == traced else None)
+            outputs = tile_kernel(inp, spix, fpix, valid=valid, interp_active=interp_active,
+                                  carry_started=carry_started,
+                                  record=record if span[0] == traced else None)
             values, state = outputs[0], outputs[1]
             if carry_started is not None:
                 carry_started = outputs[2]

@@ -342,6 +342,8 @@ FLAGS: tuple[Flag, ...] = (
          group="output"),
     Flag(("--dtype",), 1, S, "working precision: float64 or float32", "", "float64", apply=_setting("dtype"),
          group="output"),
+    Flag(("--compile",), 1, S, "compile the kernel (PyTorch): on, off, or auto (on for large renders)", "",
+         "auto", apply=_setting("compile"), group="output"),
     Flag(("--memory-budget",), 1, F, "working memory of one tile", "MiB", "128",
          apply=_setting("memory_budget_mib"), positive=True, group="output"),
     Flag(("-intfile", "-intimage"), 1, P, "SMV integer image: pixel*scale + adc, rounded (written on every "

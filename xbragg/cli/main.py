@@ -91,7 +91,8 @@ def run(argv: list[str], out=None) -> int:
     result = render(exp, backend=settings.get("backend", "numpy"), device=settings.get("device"),
                     dtype=settings.get("dtype", "float64"), memory_budget_bytes=budget,
                     progress=progress_for(settings.get("progress", True)),
-                    trace_pixel=settings.get("trace_pixel"))
+                    trace_pixel=settings.get("trace_pixel"),
+                    compile={"on": True, "off": False}.get(settings.get("compile", "auto")))
     if settings.get("trace_pixel") is not None:
         slow, fast = settings["trace_pixel"]
         if result.trace is None:

@@ -26,6 +26,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "-pivot": ("beam", "sample"),
     "--backend": BACKENDS,
     "--dtype": ("float64", "float32"),
+    "--compile": ("auto", "on", "off"),
 }
 
 
