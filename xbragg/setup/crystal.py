@@ -39,6 +39,10 @@ class Crystal:
     xtal_shape: str
     fudge: float
     misset_deg: tuple[float, float, float] | None
+    #: the -cell values the vectors were built from (A, deg), None without -cell; and whether
+    #: -mat gave the orientation (see xbragg.differentiable, which rebuilds the cell from them)
+    cell_input_A_deg: tuple[float, float, float, float, float, float] | None = None
+    from_matrix: bool = False
 
     @property
     def size_m(self) -> tuple[float, float, float]:
@@ -107,6 +111,7 @@ def build_crystal(opts: SimulationOptions, wavelength_m: float, *,
                          flag="-cell")
     cell = [0.0, 0.0, 0.0]
     angles = [0.0, 0.0, 0.0]
+    cell_input = None
     if user_cell:
         given = list(opts.cell_A)
         cell[: len(given)] = given
@@ -121,6 +126,7 @@ def build_crystal(opts: SimulationOptions, wavelength_m: float, *,
             cell[2] = cell[0]
         angles = [x if x > 0 else math.pi / 2 for x in angles]
         a_star, b_star, c_star, V_cell = _reciprocal_from_cell(cell, angles)
+        cell_input = (*cell, *(x * RTD for x in angles))
     if opts.mat_path is not None:
         # a matrix replaces the orientation (and, with -cell too, the reciprocal vectors)
         raw = read_mosflm_matrix(opts.mat_path, flag="-mat")
@@ -192,5 +198,5 @@ def build_crystal(opts: SimulationOptions, wavelength_m: float, *,
         cell_A_deg=(la, lb, lc, alpha * RTD, beta * RTD, gamma * RTD),
         reciprocal_cell=(las, lbs, lcs, alpha_s * RTD, beta_s * RTD, gamma_s * RTD),
         volume_A3=V_cell, Na=Na, Nb=Nb, Nc=Nc, xtal_shape=opts.xtal_shape, fudge=opts.fudge,
-        misset_deg=misset,
+        misset_deg=misset, cell_input_A_deg=cell_input, from_matrix=opts.mat_path is not None,
     )

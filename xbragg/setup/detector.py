@@ -76,6 +76,14 @@ class DetectorGeometry:
     twotheta_rad: float
     curved: bool
     point_pixel: bool
+    # the set-up before the rotations, from which pix0 is built (see xbragg.differentiable):
+    # unit basis vectors, the distance along the beam, and the near point (SAMPLE pivot)
+    fdet0: np.ndarray | None = None
+    sdet0: np.ndarray | None = None
+    odet0: np.ndarray | None = None
+    distance0_m: float = float("nan")
+    Fclose0_m: float = float("nan")
+    Sclose0_m: float = float("nan")
 
 
 def _vec(v) -> np.ndarray:
@@ -84,6 +92,22 @@ def _vec(v) -> np.ndarray:
 
 def _is_set(x) -> bool:
     return x is not None and not (isinstance(x, float) and math.isnan(x))
+
+
+def beam_centre_fs(convention: str, Xbeam, Ybeam, pixel: float, detsize_s: float):
+    """(Fbeam, Sbeam) along fast and slow from the convention's -Xbeam/-Ybeam.
+
+    Plain arithmetic, so it serves host floats and 0-d arrays (autograd) alike.
+    MOSFLM adds half a pixel and swaps the axes; DENZO swaps them; ADXV counts Y from
+    the far edge; XDS, DIALS and CUSTOM take them as they are.
+    """
+    if convention == "ADXV":
+        return Xbeam, detsize_s - Ybeam
+    if convention == "MOSFLM":
+        return Ybeam + 0.5 * pixel, Xbeam + 0.5 * pixel
+    if convention == "DENZO":
+        return Ybeam, Xbeam
+    return Xbeam, Ybeam
 
 
 def detector_size(opts: SimulationOptions) -> tuple[int, int, float, float, float]:
@@ -164,20 +188,17 @@ def build_detector(opts: SimulationOptions) -> DetectorGeometry:
                 Xbeam = (detsize_f + pixel) / 2.0
             if not _is_set(Ybeam):
                 Ybeam = (detsize_s - pixel) / 2.0
-            Fbeam, Sbeam = Xbeam, detsize_s - Ybeam
         elif convention in ("MOSFLM", "DENZO"):
             if not _is_set(Xbeam):
                 Xbeam = (detsize_s + pixel) / 2.0
             if not _is_set(Ybeam):
                 Ybeam = (detsize_f + pixel) / 2.0
-            half = 0.5 * pixel if convention == "MOSFLM" else 0.0
-            Fbeam, Sbeam = Ybeam + half, Xbeam + half
         else:  # XDS, DIALS
             if not _is_set(Xbeam):
                 Xbeam = Xclose
             if not _is_set(Ybeam):
                 Ybeam = Yclose
-            Fbeam, Sbeam = Xbeam, Ybeam
+        Fbeam, Sbeam = beam_centre_fs(convention, Xbeam, Ybeam, pixel, detsize_s)
     else:
         raise InputError(f"unknown detector convention {opts.convention!r}; expected one of "
                          "MOSFLM, XDS, ADXV, DENZO, DIALS, CUSTOM")
@@ -208,6 +229,8 @@ def build_detector(opts: SimulationOptions) -> DetectorGeometry:
         close_distance = abs(ratio * distance)
     distance = close_distance / ratio
 
+    fdet0, sdet0, odet0, Fclose0, Sclose0 = fdet, sdet, odet, Fclose, Sclose
+    distance0 = distance
     pix0 = np.zeros(3)
     if pivot == "sample":
         pix0 = np.array([-Fclose * fdet[i] - Sclose * sdet[i] + close_distance * odet[i] for i in range(3)])
@@ -239,4 +262,6 @@ def build_detector(opts: SimulationOptions) -> DetectorGeometry:
         Yclose_m=Yclose, ORGX=Fclose / pixel + 0.5, ORGY=Sclose / pixel + 0.5,
         dials_origin_mm=dials_origin, rotx_rad=rotx, roty_rad=roty, rotz_rad=rotz,
         twotheta_rad=twotheta, curved=opts.curved_det, point_pixel=opts.point_pixel,
+        fdet0=fdet0, sdet0=sdet0, odet0=odet0, distance0_m=distance0, Fclose0_m=Fclose0,
+        Sclose0_m=Sclose0,
     )
