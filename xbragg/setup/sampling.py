@@ -207,8 +207,7 @@ def build_sources(opts: SimulationOptions, wavelength_m: float, beam: np.ndarray
                 vdiv = vstep * vi - vrange / 2.0
                 if opts.round_div:
                     # elliptical cut of the divergence grid (reference "force an elliptical divergence")
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        test = _div_term(hdiv, hstep, hsteps, hrange) + _div_term(vdiv, vstep, vsteps, vrange)
+                    test = _div_term(hdiv, hstep, hsteps, hrange) + _div_term(vdiv, vstep, vsteps, vrange)
                     if test * 4.0 > 1.1:
                         continue
                 offsets.append((hdiv, vdiv))
