@@ -272,7 +272,9 @@ def _numba_core():
         except Exception:
             _NUMBA = None
         else:
-            jit = numba.njit(cache=False, nogil=True)
+            # cache=True: the compiled loop is kept on disk (numba picks a writable cache
+            # directory), so only the first run on a machine pays the compilation
+            jit = numba.njit(cache=True, nogil=True)
             _NUMBA = _make_core(np.float32, jit, jit(_plain_exp), np.floor)
     return _NUMBA
 
@@ -516,6 +518,10 @@ def mosaic_umats(spread_rad: float, domains: int, gen: Ran1) -> np.ndarray:
     return out
 
 
+#: below this many ROI pixels the plain loop is quicker than loading the compiled one
+NUMBA_MIN_PIXELS = 250_000
+
+
 def noise_image(image32: np.ndarray, roi: tuple[int, int, int, int], adc: float, gen: Ran1,
                 *, use_numba: bool | None = None) -> tuple[np.ndarray, float, int]:
     """The reference's Poisson noise image.
@@ -526,13 +532,17 @@ def noise_image(image32: np.ndarray, roi: tuple[int, int, int, int], adc: float,
     65535 (counted as an overload) and truncated to uint16; pixels outside the
     ROI stay 0.  Returns ``(image uint16, photons, overloads)`` where photons is
     the sum of the deviates before the offset.  ``use_numba``: ``None`` uses the
-    compiled loop when numba is importable; both give the same bytes.
+    compiled loop when numba is importable and the ROI is large enough to repay
+    loading it (:data:`NUMBA_MIN_PIXELS`); both give the same bytes.
     """
     values = np.ascontiguousarray(image32, dtype=np.float32)
     spixels, fpixels = values.shape
     xmin, xmax, ymin, ymax = (int(v) for v in roi)
-    core = _numba_core() if use_numba in (None, True) else None
-    if use_numba is True and core is None:
+    required = use_numba is True
+    if use_numba is None:
+        use_numba = (xmax - xmin + 1) * (ymax - ymin + 1) >= NUMBA_MIN_PIXELS
+    core = _numba_core() if use_numba else None
+    if required and core is None:
         raise RuntimeError("numba is not installed")
     flat = values.ravel()
     if core is not None:
