@@ -117,4 +117,6 @@ class Parameters:
 
     def as_floats(self) -> dict[str, float]:
         """Every field as a Python float (for printing; converts at the edge)."""
-        return {name: float(getattr(self, name)) for name in self.names()}
+        def plain(x):
+            return float(x.detach()) if hasattr(x, "detach") else float(x)
+        return {name: plain(getattr(self, name)) for name in self.names()}
