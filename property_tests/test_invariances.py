@@ -1,64 +1,182 @@
-"""Properties that hold for any small experiment: tiling, ROI cropping, backends, file round trips."""
+"""Physical invariances of a rendered image, for any small experiment.
+
+- Rotating the whole lab frame (beam, detector, polarization, spindle and two-theta
+  axes as CUSTOM vectors, and the crystal through its -mat orientation matrix) by
+  one rotation leaves every pixel unchanged.  The pivot re-derives pix0 from the
+  beam centre (pivot beam) or places it from Fclose/Sclose along the rotated axes
+  (pivot sample), so no -pix0_vector is needed.  Left out because they are tied to
+  the lab axes rather than to the rotated frame: -misset and -detector_rotx/y/z
+  (rotations about lab x, y, z), mosaic domains (rotation matrices applied in the
+  lab frame), -curved_det (uses the lab y and z of each pixel) and source files
+  (lab positions).  -round_xtal is left out for a known defect: its sinc3 loses all
+  precision for tiny arguments, so a pixel exactly at a Bragg condition (x = 0)
+  and the same pixel a rounding error away differ (xfail strict test below).
+- A -roi render is the crop of the full render, bit for bit (zero outside).
+- The tile size never changes a pixel, bit for bit.  Known defect: with more than
+  one crystal rotation the last bit can change (BLAS matmul in the kernel); those
+  experiments are held to 1e-15 and the bit-for-bit claim is an xfail(strict) test.
+- Intensity scales as F^2 (table and default_F together) and as the fluence:
+  bit for bit for powers of two, to 1e-12 otherwise.  -water is left out: its
+  background does not scale with F, and (a reference quirk) it is scaled by
+  the fluence twice.
+- Repeating a phi step at the same angle (-osc 0 -phistep 0 -phisteps 2, see
+  setup/sampling.py phi_schedule) leaves the normalized image unchanged.  The
+  per-sub-pixel accumulation switches are left out: the reference multiplies the
+  running sum by the correction at every evaluation, so a repeated step applies it
+  twice (by design).
+"""
 from __future__ import annotations
 
-import importlib.util
+import os
+import tempfile
 
 import numpy as np
-from hypothesis import given
+import pytest
+from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
 import xbragg
 from xbragg.backends import to_numpy
-from xbragg.io.hkl import HKLTable, read_fdump, write_fdump
 
-cells = st.tuples(st.floats(30, 120), st.floats(30, 120), st.floats(30, 120),
-                  st.floats(70, 110), st.floats(70, 110), st.floats(70, 110))
+from xb_strategies import covariant_frames, experiment_specs, fmt, rotations, rotations_of, vec_flags
 
-
-@st.composite
-def experiments(draw):
-    a, b, c, al, be, ga = draw(cells)
-    flags = [f"-cell {a:.4f} {b:.4f} {c:.4f} {al:.3f} {be:.3f} {ga:.3f}", "-default_F 10",
-             f"-lambda {draw(st.floats(0.8, 3.0)):.4f}", f"-N {draw(st.integers(1, 6))}",
-             f"-distance {draw(st.floats(50, 200)):.3f}", "-pixel 0.1",
-             f"-detpixels_f {draw(st.integers(4, 14))} -detpixels_s {draw(st.integers(4, 14))}",
-             f"-misset {draw(st.floats(-90, 90)):.3f} {draw(st.floats(-90, 90)):.3f} {draw(st.floats(-90, 90)):.3f}",
-             f"-oversample {draw(st.integers(1, 2))}"]
-    flags.append(draw(st.sampled_from(["", "-xds", "-adxv", "-denzo", "-dials", "-twotheta 7",
-                                       "-detector_rotx 3 -detector_roty 2"])))
-    flags.append(draw(st.sampled_from(["", "-round_xtal", "-gauss_xtal", "-tophat_spots"])))
-    flags.append(draw(st.sampled_from(["", "-phi 2 -osc 3 -phisteps 3", "-divergence 0.3 -divsteps 2"])))
-    return xbragg.build_experiment(xbragg.options_from_flags(" ".join(flags)))
+#: relative tolerance of the rotation invariance (of the image maximum): the rotated
+#: experiment rounds differently; measured worst over 400 examples: 1e-13
+ROTATION_RTOL = 1e-9
 
 
-@given(experiments(), st.integers(1, 50))
-def test_tile_size_never_changes_a_pixel(exp, tile):
-    ref = to_numpy(xbragg.render(exp).image)
-    np.testing.assert_array_equal(to_numpy(xbragg.render(exp, tile_pixels=tile).image), ref)
+def image(exp, **kw):
+    return to_numpy(xbragg.render(exp, **kw).image)
 
 
-@given(experiments())
-def test_torch_agrees_with_numpy(exp):
-    if importlib.util.find_spec("torch") is None:
-        return
-    ref = to_numpy(xbragg.render(exp).image)
-    out = to_numpy(xbragg.render(exp, backend="torch").image)
-    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12 * max(ref.max(), 1e-300))
+def write_matrix(path: str, A: np.ndarray) -> None:
+    """A MOSFLM A matrix file: rows x, y, z of the columns a*, b*, c* (times lambda)."""
+    with open(path, "w") as handle:
+        for row in A:
+            handle.write(" ".join(repr(float(x)) for x in row) + "\n")
 
 
-@given(st.integers(-5, 5), st.integers(-5, 5), st.integers(-5, 5), st.integers(1, 4), st.integers(1, 4),
-       st.integers(1, 4), st.data())
-def test_fdump_round_trip_is_exact(h0, k0, l0, nh, nk, nl, data):
-    F = np.array(data.draw(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=nh * nk * nl,
-                                    max_size=nh * nk * nl))).reshape(nh, nk, nl)
-    table = HKLTable(h_min=h0, h_max=h0 + nh - 1, k_min=k0, k_max=k0 + nk - 1, l_min=l0, l_max=l0 + nl - 1,
-                     F=F, count=F.size)
-    import tempfile
-    import os
-    with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, "Fdump.bin")
-        write_fdump(path, table)
-        back = read_fdump(path)
-    assert (back.h_min, back.h_max, back.k_min, back.k_max, back.l_min, back.l_max) == \
-        (table.h_min, table.h_max, table.k_min, table.k_max, table.l_min, table.l_max)
-    np.testing.assert_array_equal(back.F, F)
+def rotated_pair(spec, frame, Q, R):
+    """Images of the experiment in ``frame`` with crystal orientation ``Q``, before and after
+    turning everything by ``R``."""
+    cell = xbragg.build_experiment(xbragg.options_from_flags(
+        ["-cell", *(fmt(x) for x in spec.notes["cell"]), "-default_F", "1"])).crystal
+    lam = float(spec.flags[spec.flags.index("-lambda") + 1])
+    A = Q @ np.stack([cell.a_star, cell.b_star, cell.c_star], axis=1) * lam
+    images = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for M in (np.eye(3), R):
+            path = os.path.join(tmp, "A.mat")
+            write_matrix(path, M @ A)
+            extra = ["-mat", path]
+            for name, v in frame.items():
+                extra += vec_flags(name, M @ v)
+            images.append(image(spec.build(extra)))
+    return images
+
+
+@given(spec=experiment_specs(rotation_covariant=True, shapes=("square", "gauss", "tophat")),
+       frame=covariant_frames(), Q=rotations, R=rotations)
+def test_rotating_beam_detector_and_crystal_together_changes_nothing(spec, frame, Q, R):
+    base, turned = rotated_pair(spec, frame, Q, R)
+    note(f"flags: {' '.join(spec.flags)}")
+    assume(np.all(np.isfinite(base)))        # the reference's per-sub-pixel products can overflow
+    np.testing.assert_allclose(turned, base, rtol=0, atol=ROTATION_RTOL * float(np.max(base)))
+
+
+@pytest.mark.xfail(strict=True, reason="kernel/lattice.py sinc3: 3*(sin(x)/x - cos(x))/x^2 cancels in "
+                   "float64 too for small x (0 for |x| < ~1e-8, 2e-4 off at 1e-6; exact: 1 - x^2/10); "
+                   "with -round_xtal a pixel at exactly the Bragg condition (x = 0) gets 1, one a rounding "
+                   "error away gets 0")
+def test_round_crystal_direct_beam_survives_a_rotation():
+    """Minimal case: 3x3 pixels, the direct beam at the centre of the middle pixel (x = 0 there);
+    after a rotation by 90 degrees about (1, 0, 1)/sqrt(2), x is ~1e-9 there and the pixel goes dark."""
+    from xb_strategies import MOSFLM_FRAME, ExperimentSpec, rotation_matrix
+    spec = ExperimentSpec(flags=("-lambda 1 -N 1 -round_xtal -detpixels 3 -pixel 0.25 -distance 40 "
+                                 "-oversample 1 -nopolar -default_F 1").split(),
+                          notes={"cell": (20.0, 20.0, 20.0, 90.0, 90.0, 90.0)})
+    frame = {k: np.array(v) for k, v in MOSFLM_FRAME.items()}
+    base, turned = rotated_pair(spec, frame, np.eye(3), rotation_matrix((0.0, 1.0, 0.0, 1.0)))
+    np.testing.assert_allclose(turned, base, rtol=0, atol=ROTATION_RTOL * float(np.max(base)))
+
+
+def assert_same_pixels(out: np.ndarray, ref: np.ndarray, exp) -> None:
+    """Bit for bit with one crystal rotation; to 1 ulp-ish (1e-15) with several.
+
+    With several rotations (phi steps x mosaic domains) the kernel's
+    ``matmul(scattering, cells_T)`` goes through BLAS, whose rounding depends on
+    the number of rows (the tile size): see :func:`test_tile_size_with_two_phi_steps_bit_for_bit`.
+    """
+    if rotations_of(exp) == 1:
+        np.testing.assert_array_equal(out, ref)
+    else:
+        np.testing.assert_allclose(out, ref, rtol=1e-15, atol=0)
+
+
+@given(spec=experiment_specs(), data=st.data())
+def test_roi_render_is_the_crop_of_the_full_render(spec, data):
+    exp = spec.build()
+    full = xbragg.render(exp)
+    nf, ns = exp.detector.fpixels, exp.detector.spixels
+    x0 = data.draw(st.integers(0, nf - 1))
+    x1 = data.draw(st.integers(x0, nf + 2))
+    y0 = data.draw(st.integers(0, ns - 1))
+    y1 = data.draw(st.integers(y0, ns + 2))
+    # interpolation fall-back and phi carry-over depend on the first pixel rendered, which
+    # a ROI changes (as in the reference); the property holds when neither comes into play
+    assume(not full.interpolation_fell_back and not exp.phi_carryover)
+    part = image(spec.build(["-roi", str(x0), str(x1), str(y0), str(y1)]))
+    ref = to_numpy(full.image)
+    inside = np.zeros(ref.shape, dtype=bool)
+    inside[y0:y1 + 1, x0:x1 + 1] = True
+    assert_same_pixels(part[inside], ref[inside], exp)
+    assert not np.any(part[~inside])
+
+
+@given(spec=experiment_specs(), tile=st.integers(1, 50), workers=st.integers(1, 3))
+def test_tile_size_never_changes_a_pixel(spec, tile, workers):
+    exp = spec.build()
+    ref = image(exp)
+    assert_same_pixels(image(exp, tile_pixels=tile, workers=workers), ref, exp)
+
+
+TWO_PHI_STEPS = ("-lambda 1 -cell 20 20 20 90 90 90 -misset 0 0 1 -N 2 -detpixels 2 -pixel 0.25 "
+                 "-distance 40 -oversample 1 -default_F 1 -phi 0 -osc 1 -phisteps 2")
+
+
+@pytest.mark.xfail(strict=True, reason="kernel/intensity.py: hkl = matmul(flat_scattering, cells_T) "
+                   "(and the carried cells) goes through BLAS, whose rounding depends on the number of "
+                   "rows; with more than one rotation (phi steps x mosaic domains) a 1-pixel tile gives "
+                   "other last bits than a 4-pixel one (OpenBLAS 0.3.31; 2 of 4 pixels, 1 ulp)")
+def test_tile_size_with_two_phi_steps_bit_for_bit():
+    from xb_strategies import ExperimentSpec
+    exp = ExperimentSpec(flags=TWO_PHI_STEPS.split()).build()
+    ref = image(exp, workers=1)
+    np.testing.assert_array_equal(image(exp, tile_pixels=1, workers=1), ref)
+
+
+@given(spec=experiment_specs(allow_quirks=False), power=st.integers(-3, 3), k=st.floats(0.1, 10.0))
+def test_intensity_scales_as_F_squared(spec, power, k):
+    exp = spec.build()
+    ref = image(exp)
+    exact = image(spec.scaled_F(2.0 ** power).build())
+    np.testing.assert_array_equal(exact, ref * 4.0 ** power)
+    np.testing.assert_allclose(image(spec.scaled_F(k).build()), ref * k * k, rtol=1e-12, atol=0)
+
+
+@given(spec=experiment_specs(allow_quirks=False), power=st.integers(-8, 8), k=st.floats(1e-3, 1e3))
+def test_intensity_scales_as_fluence(spec, power, k):
+    fluence = 1e24
+    ref = image(spec.build(["-fluence", fmt(fluence)]))
+    exact = image(spec.build(["-fluence", fmt(fluence * 2.0 ** power)]))
+    np.testing.assert_array_equal(exact, ref * 2.0 ** power)
+    np.testing.assert_allclose(image(spec.build(["-fluence", fmt(fluence * k)])), ref * k, rtol=1e-12, atol=0)
+
+
+@given(spec=experiment_specs(allow_quirks=False), phi=st.floats(-180.0, 180.0))
+def test_repeating_a_phi_step_leaves_the_image_unchanged(spec, phi):
+    once = spec.build(["-phi", fmt(phi), "-osc", "0", "-phistep", "0", "-phisteps", "1"])
+    twice = spec.build(["-phi", fmt(phi), "-osc", "0", "-phistep", "0", "-phisteps", "2"])
+    assert once.phi.phisteps == 1 and twice.phi.phisteps == 2
+    assert np.all(twice.phi.angles_rad == once.phi.angles_rad[0])
+    np.testing.assert_allclose(image(twice), image(once), rtol=1e-12, atol=0)
