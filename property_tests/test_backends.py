@@ -35,11 +35,9 @@ Outside that tolerance, by design or by a known defect:
 - images whose maximum is below 1e-30 photons (float32's normal range ends at
   1.2e-38; Gaussian spots far from any node reach 1e-42) are not compared;
 
-- ``-round_xtal`` in float32 is wrong near the Bragg condition: the kernel's
-  sinc3(x) = 3 (sin x / x - cos x) / x^2 cancels catastrophically for small x
-  (float32: 0.99957 at x = 1e-2, 1.073 at 1e-3, 1.987 at 3e-4, 0 at 1e-4; the
-  true value is 1 - x^2/10).  Shown by :func:`test_float32_round_crystal_near_bragg`
-  (xfail, strict) and excluded from the float32 property.
+- ``-round_xtal`` near the Bragg condition once lost everything in float32 (the
+  direct sinc3 form cancels for small x); the kernel now switches to the series
+  below |x| = 0.1, and :func:`test_float32_round_crystal_near_bragg` keeps it so.
 - the reference's per-sub-pixel accumulation (-oversample_thick/_polar/_omega)
   multiplies the running sum by a factor ~1e-5..1e-7 at every evaluation, so
   the image scales like that factor to the power of the evaluations per pixel and
@@ -147,12 +145,9 @@ def test_float32_agrees_with_float64_on_signal_pixels(backend, spec):
     assert_float32_close(spec.build(), spec, backend)
 
 
-@pytest.mark.xfail(strict=True, reason="kernel/lattice.py sinc3: 3*(sin(x)/x - cos(x))/x^2 cancels "
-                   "catastrophically in float32 for |x| < ~0.05 (0 at x = 1e-4 instead of 1), so "
-                   "-round_xtal images are wrong at the Bragg condition in float32")
 def test_float32_round_crystal_near_bragg():
-    """Minimal case.  The cause, kernel/lattice.py ``sinc3`` on float32 x = 1e-4, 3e-4, 1e-3,
-    1e-2 gives 0, 1.987, 1.073, 0.99957 (exact: 1 - x^2/10); a series for small |x| fixes it."""
+    """Regression: the direct sinc3 form gave 0, 1.987, 1.073, 0.99957 at float32 x = 1e-4,
+    3e-4, 1e-3, 1e-2 (exact: 1 - x^2/10); the series for small |x| fixed it."""
     # the direct-beam pixel (2, 2) is near the (0 0 0) node: 0.0382 photons in float64, 0 in float32
     spec_flags = ("-lambda 1 -cell 50 50 50 90 90 90 -N 3 -round_xtal -detpixels 5 -pixel 0.1 "
                   "-distance 100 -oversample 1 -default_F 10 -nopolar -xds -Xbeam 0.26 -Ybeam 0.26")

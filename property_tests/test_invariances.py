@@ -8,13 +8,11 @@
   the lab axes rather than to the rotated frame: -misset and -detector_rotx/y/z
   (rotations about lab x, y, z), mosaic domains (rotation matrices applied in the
   lab frame), -curved_det (uses the lab y and z of each pixel) and source files
-  (lab positions).  -round_xtal is left out for a known defect: its sinc3 loses all
-  precision for tiny arguments, so a pixel exactly at a Bragg condition (x = 0)
-  and the same pixel a rounding error away differ (xfail strict test below).
+  (lab positions).  :func:`test_round_crystal_direct_beam_survives_a_rotation`
+  keeps -round_xtal honest at the Bragg condition (sinc3 uses its series there).
 - A -roi render is the crop of the full render, bit for bit (zero outside).
-- The tile size never changes a pixel, bit for bit.  Known defect: with more than
-  one crystal rotation the last bit can change (BLAS matmul in the kernel); those
-  experiments are held to 1e-12 and the bit-for-bit claim is an xfail(strict) test.
+- The tile size never changes a pixel, bit for bit (the kernel forms h, k, l
+  elementwise, not through BLAS, whose rounding depended on the number of rows).
 - Intensity scales as F^2 (table and default_F together) and as the fluence:
   bit for bit for powers of two, to 1e-12 otherwise.  -water is left out: its
   background does not scale with F, and (a reference quirk) it is scaled by
@@ -38,7 +36,7 @@ from hypothesis import strategies as st
 import xbragg
 from xbragg.backends import to_numpy
 
-from xb_strategies import covariant_frames, experiment_specs, fmt, rotations, rotations_of, vec_flags
+from xb_strategies import covariant_frames, experiment_specs, fmt, rotations, vec_flags
 
 #: relative tolerance of the rotation invariance (of the image maximum): the rotated
 #: experiment rounds differently; measured worst over 400 examples: 1e-13
@@ -84,10 +82,6 @@ def test_rotating_beam_detector_and_crystal_together_changes_nothing(spec, frame
     np.testing.assert_allclose(turned, base, rtol=0, atol=ROTATION_RTOL * float(np.max(base)))
 
 
-@pytest.mark.xfail(strict=True, reason="kernel/lattice.py sinc3: 3*(sin(x)/x - cos(x))/x^2 cancels in "
-                   "float64 too for small x (0 for |x| < ~1e-8, 2e-4 off at 1e-6; exact: 1 - x^2/10); "
-                   "with -round_xtal a pixel at exactly the Bragg condition (x = 0) gets 1, one a rounding "
-                   "error away gets 0")
 def test_round_crystal_direct_beam_survives_a_rotation():
     """Minimal case: 3x3 pixels, the direct beam at the centre of the middle pixel (x = 0 there);
     after a rotation by 90 degrees about (1, 0, 1)/sqrt(2), x is ~1e-9 there and the pixel goes dark."""
@@ -101,17 +95,8 @@ def test_round_crystal_direct_beam_survives_a_rotation():
 
 
 def assert_same_pixels(out: np.ndarray, ref: np.ndarray, exp) -> None:
-    """Bit for bit with one crystal rotation; to 1e-12 with several (last-bit hkl differences,
-    amplified by the lattice factor).
-
-    With several rotations (phi steps x mosaic domains) the kernel's
-    ``matmul(scattering, cells_T)`` goes through BLAS, whose rounding depends on
-    the number of rows (the tile size): see :func:`test_tile_size_with_two_phi_steps_bit_for_bit`.
-    """
-    if rotations_of(exp) == 1:
-        np.testing.assert_array_equal(out, ref)
-    else:
-        np.testing.assert_allclose(out, ref, rtol=1e-12, atol=0)
+    """Bit for bit, whatever the number of rotations (phi steps x mosaic domains)."""
+    np.testing.assert_array_equal(out, ref)
 
 
 @given(spec=experiment_specs(), data=st.data())
@@ -145,10 +130,6 @@ TWO_PHI_STEPS = ("-lambda 1 -cell 20 20 20 90 90 90 -misset 0 0 1 -N 2 -detpixel
                  "-distance 40 -oversample 1 -default_F 1 -phi 0 -osc 1 -phisteps 2")
 
 
-@pytest.mark.xfail(strict=True, reason="kernel/intensity.py: hkl = matmul(flat_scattering, cells_T) "
-                   "(and the carried cells) goes through BLAS, whose rounding depends on the number of "
-                   "rows; with more than one rotation (phi steps x mosaic domains) a 1-pixel tile gives "
-                   "other last bits than a 4-pixel one (OpenBLAS 0.3.31; 2 of 4 pixels, 1 ulp)")
 def test_tile_size_with_two_phi_steps_bit_for_bit():
     from xb_strategies import ExperimentSpec
     exp = ExperimentSpec(flags=TWO_PHI_STEPS.split()).build()

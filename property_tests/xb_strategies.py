@@ -87,11 +87,6 @@ class ExperimentSpec:
         return dataclasses.replace(self, flags=[*self.flags, "-default_F", fmt(default)], table=table)
 
 
-def rotations_of(exp) -> int:
-    """Crystal rotations per evaluation group: phi steps x mosaic domains."""
-    return exp.phi.phisteps * exp.mosaic_umats.shape[0]
-
-
 def work(exp) -> int:
     """Kernel evaluations of one full render (interpolated ones weighted by 8)."""
     det = exp.detector

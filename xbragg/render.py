@@ -58,9 +58,7 @@ def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
     sub = np.array([(s, f) for s in range(o) for f in range(o)], dtype=np.int64)
     T = exp.thickness.steps
     cells = exp.rotated_cells.reshape(-1, 3, 3)              # (R, 3[a,b,c], 3[xyz])
-    cells_T = np.ascontiguousarray(cells.transpose(2, 0, 1).reshape(3, -1))  # (xyz, R*3)
     carried = exp.carried_cells.reshape(-1, 3, 3)
-    carried_T = np.ascontiguousarray(carried.transpose(2, 0, 1).reshape(3, -1))
     if exp.hkl is not None:
         F_grid = exp.hkl.F
         origin = (exp.hkl.h_min, exp.hkl.k_min, exp.hkl.l_min)
@@ -77,8 +75,8 @@ def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
         layer_offset_m=arr([i * exp.thickness.step_m for i in range(T)]),
         layer_index=arr([float(i) for i in range(T)]),
         incident=arr(-exp.sources.direction), wavelength_m=arr(exp.sources.wavelength_m),
-        polar_axis=arr(det.polar_vector), cells_T=arr(cells_T),
-        carried_cells_T=arr(carried_T) if exp.phi_carryover else None,
+        polar_axis=arr(det.polar_vector), cells=arr(cells),
+        carried_cells=arr(carried) if exp.phi_carryover else None,
         reciprocal=arr(np.stack([cr.a_star, cr.b_star, cr.c_star])), F_flat=arr(F_flat),
         F_padded_flat=arr(F_padded_flat),
         rotations=cells.shape[0], subpixel_size_m=det.pixel_size_m / o, pixel_size_m=det.pixel_size_m,

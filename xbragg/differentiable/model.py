@@ -63,15 +63,15 @@ def differentiable_fields(exp, params: Parameters, *, orientation=None) -> dict:
     cells = rotated_cells(xp, real, phi0_deg=p.phi0_deg, phistep_rad=exp.phi.phistep_rad,
                           phisteps=exp.phi.phisteps, spindle=const(exp.detector.spindle_axis), umats=umats)
 
-    def transposed(c):                                   # (steps, D, 3, 3) -> (xyz, R*3)
-        return xp.reshape(xp.permute_dims(c, (3, 0, 1, 2)), (3, -1))
+    def flattened(c):                                    # (steps, D, 3, 3) -> (R, 3, 3)
+        return xp.reshape(c, (-1, 3, 3))
     carried = None
     if exp.phi_carryover:
         # which step each carried step reuses is a discrete choice, resolved on the host
         angles = exp.phi.angles_rad
         nonzero = [i for i, a in enumerate(angles) if a != 0.0]
         index = [i if (angles[i] != 0.0 or not nonzero) else nonzero[-1] for i in range(len(angles))]
-        carried = transposed(xp.take(cells, xp.asarray(index, device=dev), axis=0))
+        carried = flattened(xp.take(cells, xp.asarray(index, device=dev), axis=0))
 
     ratio = const(exp.sources.wavelength_m / exp.wavelength_m)
     water = exp.water_m
@@ -79,7 +79,7 @@ def differentiable_fields(exp, params: Parameters, *, orientation=None) -> dict:
                   if water != 0.0 else exp.background_I)
     return dict(
         fdet=fdet, sdet=sdet, odet=odet, pix0=pix0, close_distance_m=close, distance_m=distance,
-        cells_T=transposed(cells), carried_cells_T=carried, reciprocal=xp.stack(list(recip)),
+        cells=flattened(cells), carried_cells=carried, reciprocal=xp.stack(list(recip)),
         wavelength_m=(p.wavelength_A / 1e10) * ratio, scale=R_E_SQR_M2 * p.fluence,
         background_I=background)
 

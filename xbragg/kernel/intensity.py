@@ -33,8 +33,8 @@ class KernelInputs:
     incident: Any             # (N, 3) unit vectors along the incident beams
     wavelength_m: Any         # (N,)
     polar_axis: Any           # (3,)
-    cells_T: Any              # (3, 3R): columns a, b, c of each rotation (m)
-    carried_cells_T: Any      # same, with the reference's phi carry-over; None when off
+    cells: Any                # (R, 3, 3): rows a, b, c of each rotation (m), phi-major
+    carried_cells: Any        # same, with the reference's phi carry-over; None when off
     reciprocal: Any           # (3, 3) rows a*, b*, c* (1/A)
     F_flat: Any               # flattened structure-factor grid (or a 1-element dummy)
     F_padded_flat: Any        # the same with a border of default_F (nearest lookups)
@@ -68,6 +68,17 @@ class KernelInputs:
     scale: float              # r_e^2 * fluence
     steps: int
     background_I: float
+
+
+def miller_indices(scattering, cells):
+    """Fractional h, k, l = (a, b, c) . s for every rotation: (..., 3) x (R, 3, 3) -> (..., R, 3).
+
+    Written as elementwise products summed in the reference's order (``dot_product``),
+    not a matrix product, so that every element is computed the same way whatever the
+    tile size (BLAS rounding depends on the number of rows).
+    """
+    s = scattering[..., None, None, :]                       # (..., 1, 1, 3)
+    return s[..., 0] * cells[..., 0] + s[..., 1] * cells[..., 1] + s[..., 2] * cells[..., 2]
 
 
 def _first_true(xp, flags):
@@ -119,13 +130,12 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
         keep = keep & valid[:, None, None, None]
     polar = polarization_factor(inp.incident, d5, inp.polar_axis, kahn_factor=inp.kahn)  # (P,T,S,N)
 
-    flat_scattering = xp.reshape(scattering, (-1, 3))
-    hkl = xp.reshape(xp.matmul(flat_scattering, inp.cells_T), (P, T, S, N, R, 3))
+    hkl = miller_indices(scattering, inp.cells)
     carry_next = None
-    if inp.carried_cells_T is not None:
+    if inp.carried_cells is not None:
         # reference phi carry-over: every pass through the phi loop reuses the last rotation at
         # phi = 0, except the first pass of the run (first kept evaluation group in loop order)
-        hkl_carried = xp.reshape(xp.matmul(flat_scattering, inp.carried_cells_T), (P, T, S, N, R, 3))
+        hkl_carried = miller_indices(scattering, inp.carried_cells)
         flat_keep = xp.reshape(keep, (P * T * S * N,))
         first_pass = _first_true(xp, flat_keep) & ~carry_started
         first_pass = xp.reshape(first_pass, (P, T, S, N))[..., None, None]
@@ -209,6 +219,6 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
                       scattering=scattering, keep=keep, polar=polar, hkl=hkl, F_latt=F_latt,
                       F_latt_parts=latt_parts, F_cell=F_cell, reached=reached, I=I, value=value,
                       polar_used=polar_used if not inp.oversample_polar else None)
-    if inp.carried_cells_T is not None:
+    if inp.carried_cells is not None:
         return value, interp_state, carry_next
     return value, interp_state

@@ -100,6 +100,25 @@ def _angle(sin_v: float, cos_v: float) -> float:
 
 def build_crystal(opts: SimulationOptions, wavelength_m: float, *,
                   misset_rad: tuple[float, float, float] | None = None) -> Crystal:
+    """Cell vectors from ``-cell`` or ``-mat`` (see :func:`_build_crystal`), with degenerate
+    input (a singular, overflowing or non-finite matrix or cell) reported as an
+    :class:`InputError` naming the flag instead of an arithmetic exception."""
+    flag = "-mat" if opts.mat_path is not None else "-cell"
+    try:
+        crystal = _build_crystal(opts, wavelength_m, misset_rad=misset_rad)
+    except (ZeroDivisionError, OverflowError, ValueError) as exc:
+        raise InputError(f"the crystal cannot be built from these values ({exc}); the cell or "
+                         "matrix is degenerate or out of range", flag=flag) from None
+    values = np.concatenate([crystal.a, crystal.b, crystal.c, crystal.a_star, crystal.b_star, crystal.c_star])
+    lengths = [magnitude(v) for v in (crystal.a, crystal.b, crystal.c)]
+    if not np.all(np.isfinite(values)) or not all(x > 0.0 for x in lengths):
+        raise InputError("the cell or matrix gives non-finite or zero cell vectors (singular, "
+                         "overflowing or NaN input)", flag=flag)
+    return crystal
+
+
+def _build_crystal(opts: SimulationOptions, wavelength_m: float, *,
+                   misset_rad: tuple[float, float, float] | None = None) -> Crystal:
     """Cell vectors from ``-cell`` or ``-mat``, misset applied, cell counts from sizes.
 
     ``misset_rad`` (x, y, z rotations in radians, e.g. drawn for ``-misset random``)
