@@ -25,6 +25,8 @@ def read_bytes(path: str | os.PathLike[str], flag: str | None) -> bytes:
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror or exc}", flag=flag,
                          path=name) from None
+    except ValueError as exc:          # e.g. a NUL byte in the path
+        raise InputError(f"not a usable file name: {exc}", flag=flag, path=repr(name)) from None
 
 
 def read_text(path: str | os.PathLike[str], flag: str | None) -> str:
