@@ -48,16 +48,17 @@ def supervisor_args() -> str:
     return next(c for c in cases if c["name"] == "supervisor_full")["args"]
 
 
-def _child(args: str, backend: str, dtype: str) -> None:
+def _child(args: str, backend: str, dtype: str, compile_mode: str = "auto") -> None:
     """One (case, backend, dtype) in a fresh process: set-up, first and steady render, peak memory."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import xbragg
     t0 = time.perf_counter()
     exp = xbragg.build_experiment(xbragg.options_from_flags(args.split()))
     t1 = time.perf_counter()
-    xbragg.render(exp, backend=backend, dtype=dtype)          # first: imports, compilation
+    compile_arg = {"on": True, "off": False}.get(compile_mode)
+    xbragg.render(exp, backend=backend, dtype=dtype, compile=compile_arg)   # first: imports, compilation
     t2 = time.perf_counter()
-    xbragg.render(exp, backend=backend, dtype=dtype)          # steady state
+    xbragg.render(exp, backend=backend, dtype=dtype, compile=compile_arg)   # steady state
     t3 = time.perf_counter()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"setup_s": t1 - t0, "first_render_s": t2 - t1, "render_s": t3 - t2,
@@ -76,7 +77,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one small case, NumPy only")
     ap.add_argument("--json", default="benchmark.json")
-    ap.add_argument("--backends", default="numpy:float64,torch:float64,torch:float32")
+    ap.add_argument("--backends", default="numpy:float64,torch:float64,torch:float64:on,torch:float32:on",
+                    help="backend:dtype[:compile on|off|auto] list")
     ns = ap.parse_args()
     cases = dict(QUICK) if ns.quick else {"supervisor_full": supervisor_args(), **CASES}
     combos = [("numpy", "float64")] if ns.quick else [tuple(b.split(":")) for b in ns.backends.split(",")]
@@ -93,17 +95,18 @@ def main() -> None:
                 subprocess.run([ref_bin, *args.split(), "-floatfile", "ref.bin", "-intfile", "ref.img",
                                 "-noprogress", "-nonoise", "-nopgm"], cwd=work, check=True, capture_output=True)
                 row["reference_wall_s"] = time.perf_counter() - t0
-            for backend, dtype in combos:
-                proc = subprocess.run([sys.executable, __file__, "--child", args, backend, dtype], cwd=work,
-                                      check=True, capture_output=True, text=True)
+            for combo in combos:
+                backend, dtype, compile_mode = (list(combo) + ["auto"])[:3]
+                proc = subprocess.run([sys.executable, __file__, "--child", args, backend, dtype, compile_mode],
+                                      cwd=work, check=True, capture_output=True, text=True)
                 m = json.loads(proc.stdout.strip().splitlines()[-1])
                 t0 = time.perf_counter()
                 subprocess.run([sys.executable, "-m", "xbragg", *args.split(), "-floatfile", "cli.bin",
                                 "-intfile", "cli.img", "-noprogress", "-nonoise", "-nopgm",
-                                "--backend", backend, "--dtype", dtype], cwd=work, check=True,
-                               capture_output=True)
+                                "--backend", backend, "--dtype", dtype, "--compile", compile_mode],
+                               cwd=work, check=True, capture_output=True)
                 m["cli_wall_s"] = time.perf_counter() - t0      # whole command, as a user runs it
-                key = f"{backend}_{dtype}"
+                key = f"{backend}_{dtype}" + ("" if compile_mode == "auto" else f"_compile_{compile_mode}")
                 row[key] = {**m, "pixels_per_s": npix / m["render_s"]}
                 if ref_bin:
                     row[key]["throughput_vs_reference"] = row["reference_wall_s"] / m["render_s"]
@@ -118,6 +121,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        _child(sys.argv[2], sys.argv[3], sys.argv[4])
+        _child(*sys.argv[2:6])
     else:
         main()

@@ -83,16 +83,19 @@ def to_numpy(array) -> np.ndarray:
     return np.asarray(array)
 
 
-#: below this many kernel evaluations compiling costs more than it saves
-COMPILE_MIN_EVALUATIONS = 20_000_000
+#: below this many kernel evaluations a one-off render loses more to compiling (about
+#: 10 s in a fresh process on 2 cores) than it gains (about 3.5x per evaluation); the
+#: supervisor frame (6.2e7) renders in ~4 s eager, so auto leaves it eager; repeated
+#: renders (refinement, many frames) should pass compile=True
+COMPILE_MIN_EVALUATIONS = 200_000_000
 
 
 def compiled_kernel(backend: str, kernel, *, enabled: bool | None, evaluations: int):
     """``kernel`` compiled for ``backend`` when that pays, else ``kernel`` itself.
 
     PyTorch only: ``torch.compile`` fuses the kernel's elementwise chain into one
-    loop (about 5x faster per tile on the CPU, after a one-off compilation of a few
-    seconds, cached on disk by PyTorch).  ``enabled=None`` compiles when the render
+    loop (about 3.5x faster per tile on the CPU, after a one-off compilation of about
+    ten seconds per process).  ``enabled=None`` compiles when the render
     has at least :data:`COMPILE_MIN_EVALUATIONS` evaluations.  Tiles must keep one
     shape (the renderer pads the last one) so that it compiles once.
     """

@@ -234,10 +234,12 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
             if carry_started is not None:
                 carry_started = outputs[2]
             if state is not None:
-                was_active = interp_active
                 interp_active = state["active"]
-                if fell_back_at is None and bool(was_active) and not bool(interp_active):
+                if not bool(interp_active):
+                    # interpolation is off for the rest of the run: later tiles skip the
+                    # tricubic work altogether
                     fell_back_at = tuple(float(v) for v in to_numpy(state["first_hkl"]))
+                    interp_active = None
             pieces.append(values)
             if progress is not None:
                 progress(span[1], total)

@@ -73,12 +73,17 @@ class KernelInputs:
 def miller_indices(scattering, cells):
     """Fractional h, k, l = (a, b, c) . s for every rotation: (..., 3) x (R, 3, 3) -> (..., R, 3).
 
-    Written as elementwise products summed in the reference's order (``dot_product``),
+    Written as outer products summed in the reference's order (``dot_product``),
     not a matrix product, so that every element is computed the same way whatever the
     tile size (BLAS rounding depends on the number of rows).
     """
-    s = scattering[..., None, None, :]                       # (..., 1, 1, 3)
-    return s[..., 0] * cells[..., 0] + s[..., 1] * cells[..., 1] + s[..., 2] * cells[..., 2]
+    xp = array_namespace(scattering, cells)
+    lead = scattering.shape[:-1]
+    R = cells.shape[0]
+    flat = xp.reshape(scattering, (-1, 3))
+    columns = [xp.reshape(cells[..., j], (1, 3 * R)) for j in range(3)]   # x, y, z of a, b, c
+    hkl = (flat[:, 0:1] * columns[0] + flat[:, 1:2] * columns[1]) + flat[:, 2:3] * columns[2]
+    return xp.reshape(hkl, (*lead, R, 3))
 
 
 def _first_true(xp, flags):
