@@ -34,7 +34,7 @@ def nearest_F(hkl, F_padded_flat, *, origin: tuple[int, int, int], shape: tuple[
     n = nearest_index(hkl) if nearest is None else nearest
     rel = n - xp.asarray([o - 1 for o in origin], dtype=hkl.dtype, device=dev)
     top = xp.asarray([s + 1 for s in shape], dtype=hkl.dtype, device=dev)
-    rel = xp.minimum(xp.maximum(rel, 0.0), top)
+    rel = xp.clip(rel, xp.zeros_like(top), top)
     strides = xp.asarray([(shape[1] + 2) * (shape[2] + 2), shape[2] + 2, 1], dtype=hkl.dtype, device=dev)
     flat = xp.astype(xp.matmul(rel, strides), xp.int64)       # exact: whole numbers << 2**53
     return xp.reshape(xp.take(F_padded_flat, xp.reshape(flat, (-1,)), axis=0), flat.shape)
