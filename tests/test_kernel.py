@@ -68,7 +68,9 @@ def test_float32_close_to_float64(experiment):
 def test_tile_size_never_changes_a_pixel(experiment):
     ref = to_numpy(xbragg.render(experiment, tile_pixels=400).image)
     for tile in (1, 7, 64):
-        np.testing.assert_array_equal(to_numpy(xbragg.render(experiment, tile_pixels=tile).image), ref)
+        result = xbragg.render(experiment, tile_pixels=tile)
+        np.testing.assert_array_equal(to_numpy(result.image), ref)
+        assert result.tiles == -(-400 // tile)       # 20 x 20 pixels
 
 
 def test_roi_render_is_crop_of_full_render(tmp_path, monkeypatch):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
+from array_api_compat import device as device_of
 
 from .backends import compiled_kernel, namespace, resolve_device, resolve_dtype, to_numpy
 from .constants import R_E_SQR_M2
@@ -44,7 +45,6 @@ class RenderResult:
     fallback_hkl: tuple[float, float, float] | None
     tiles: int
     trace: dict | None = None            # kernel arrays of the traced pixel (render(trace_pixel=...))
-    kernel_inputs: KernelInputs | None = None
 
 
 def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
@@ -206,8 +206,9 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
                 return kernel(inp, spix, fpix, valid=valid, **kw)
             def pad(a):
                 return xp.concat([a, xp.broadcast_to(a[-1:], (short,))], axis=0)
-            outputs = kernel(inp, pad(spix), pad(fpix), valid=None if valid is None else pad(valid), **kw)
-            return (outputs[0][:spix.shape[0]],) + tuple(outputs[1:])
+            values, state, carry = kernel(inp, pad(spix), pad(fpix),
+                                          valid=None if valid is None else pad(valid), **kw)
+            return values[:spix.shape[0]], state, carry
     else:
         tile_kernel = tile_intensity
 
@@ -224,15 +225,9 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     else:
         for span in tiles_span:
             spix, fpix, valid = tile_arrays(*span)
-            if span[0] == traced:
-                record["interp_active_before"] = interp_active
-                record["carry_started_before"] = carry_started
-            outputs = tile_kernel(inp, spix, fpix, valid=valid, interp_active=interp_active,
-                                  carry_started=carry_started,
-                                  record=record if span[0] == traced else None)
-            values, state = outputs[0], outputs[1]
-            if carry_started is not None:
-                carry_started = outputs[2]
+            values, state, carry_started = tile_kernel(
+                inp, spix, fpix, valid=valid, interp_active=interp_active, carry_started=carry_started,
+                record=record if span[0] == traced else None)
             if state is not None:
                 interp_active = state["active"]
                 if not bool(interp_active):
@@ -243,12 +238,12 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
             pieces.append(values)
             if progress is not None:
                 progress(span[1], total)
-    block = xp.concat(pieces, axis=0) if len(pieces) > 1 else pieces[0]
-    pieces.clear()
-    block = xp.reshape(block, (ny, nx))
-    image = _embed(xp, block, det.spixels, det.fpixels, x0, y0)
+    tiles = len(pieces)
+    block = xp.concat(pieces, axis=0) if tiles > 1 else pieces[0]
+    pieces.clear()                      # the tiles are no longer needed: halves the peak
+    image = _embed(xp, xp.reshape(block, (ny, nx)), det.spixels, det.fpixels, x0, y0)
     return RenderResult(image=image, interpolation_fell_back=fell_back_at is not None,
-                        fallback_hkl=fell_back_at, tiles=len(pieces), trace=record, kernel_inputs=inp)
+                        fallback_hkl=fell_back_at, tiles=tiles, trace=record)
 
 
 def _embed(xp, block, spixels: int, fpixels: int, x0: int, y0: int):
@@ -258,7 +253,7 @@ def _embed(xp, block, spixels: int, fpixels: int, x0: int, y0: int):
         return block
 
     def zeros(r, c):
-        return xp.zeros((r, c), dtype=block.dtype, device=_device(block))
+        return xp.zeros((r, c), dtype=block.dtype, device=device_of(block))
     parts = []
     if x0 > 0:
         parts.append(zeros(ny, x0))
@@ -273,8 +268,3 @@ def _embed(xp, block, spixels: int, fpixels: int, x0: int, y0: int):
     if spixels - y0 - ny > 0:
         rows.append(zeros(spixels - y0 - ny, fpixels))
     return xp.concat(rows, axis=0) if len(rows) > 1 else row_band
-
-
-def _device(x):
-    from array_api_compat import device
-    return device(x)

@@ -46,6 +46,7 @@ def trace_lines(exp: Experiment, record: dict, slow: int, fast: int) -> list[str
     pos, airpath, omega = r["pos"][0], r["airpath"][0], r["omega"][0]
     diffracted, scattering, hkl = r["diffracted"][0], r["scattering"][0], r["hkl"][0]
     F_latt, F_cell, keep = r["F_latt"][0], r["F_cell"][0], r["keep"][0]
+    nearest, terms = r["nearest"][0], r["term"][0]
     T, S, N = scattering.shape[:3]
     domains = exp.mosaic_umats.shape[0]
     incident = -exp.sources.direction
@@ -77,7 +78,7 @@ def trace_lines(exp: Experiment, record: dict, slow: int, fast: int) -> list[str
                 out(f"rot_{name}_star_A_inv", _vec(v))
             h = hkl[t, s, 0, 0]
             out("hkl_frac", _vec(h))
-            out("hkl_rounded", " ".join(str(int(math.ceil(x - 0.5))) for x in h))
+            out("hkl_rounded", " ".join(str(int(x)) for x in nearest[t, s, 0, 0]))
             if parts is not None:
                 for name, p in zip("abc", parts):
                     out(f"F_latt_{name}", _num(p[0, t, s, 0, 0]))
@@ -97,11 +98,10 @@ def trace_lines(exp: Experiment, record: dict, slow: int, fast: int) -> list[str
                              f"incident={_vec(incident[n])} lambda_m={_num(lambdas[n])} "
                              f"polar={_num(r['polar'][0][t, s, n])} kept={int(keep[t, s, n])}")
                 for rot in range(hkl.shape[3]):
-                    term = F_cell[t, s, n, rot] ** 2 * F_latt[t, s, n, rot] ** 2
                     lines.append(f"{PREFIX}_TERM layer={t} subpixel={s} source={n} phi_tic={rot // domains} "
                                  f"mosaic={rot % domains} hkl={_vec(hkl[t, s, n, rot])} "
                                  f"F_latt={_num(F_latt[t, s, n, rot])} F_cell={_num(F_cell[t, s, n, rot])} "
-                                 f"I_term={_num(term)} reached={int(r['reached'][0][t, s, n, rot])}")
+                                 f"I_term={_num(terms[t, s, n, rot])} reached={int(r['reached'][0][t, s, n, rot])}")
     capture = r["capture"][0]
     polar = r["polar"][0]
     value = float(r["value"][0])

@@ -13,30 +13,14 @@ from __future__ import annotations
 
 import sys
 
+from array_api_compat import device
+
 from ..constants import RTD
 from ..kernel.detector import rotate_about_axes
+from ..kernel.vectors import cross3, dot3, unit3
 from ..setup.detector import beam_centre_fs
 
 DBL_MIN = sys.float_info.min
-
-
-def dot3(x, y):
-    """Dot product of (..., 3) arrays summed in the reference's order."""
-    return x[..., 0] * y[..., 0] + x[..., 1] * y[..., 1] + x[..., 2] * y[..., 2]
-
-
-def cross3(xp, x, y):
-    """Cross product of (..., 3) arrays in the reference's component order."""
-    return xp.stack([
-        x[..., 1] * y[..., 2] - x[..., 2] * y[..., 1],
-        x[..., 2] * y[..., 0] - x[..., 0] * y[..., 2],
-        x[..., 0] * y[..., 1] - x[..., 1] * y[..., 0],
-    ], axis=-1)
-
-
-def magnitude3(xp, v):
-    """Euclidean length of (..., 3) arrays, summed in the reference's order."""
-    return xp.sqrt(dot3(v, v))
 
 
 def rotate_xyz(xp, v, rotx, roty, rotz):
@@ -127,14 +111,14 @@ def crystal_vectors(xp, *, a_A, b_A, c_A, alpha_deg, beta_deg, gamma_deg, misset
     a_s, b_s, c_s = (rotate_xyz(xp, v, rx, ry, rz) for v in (a_s, b_s, c_s))
 
     def rescale(v, length):
-        return (length / magnitude3(xp, v)) * v
-    b_x_c = rescale(cross3(xp, b_s, c_s), a_A / V_cell)
-    c_x_a = rescale(cross3(xp, c_s, a_s), b_A / V_cell)
-    a_x_b = rescale(cross3(xp, a_s, b_s), c_A / V_cell)
+        return (length / unit3(v)[1]) * v
+    b_x_c = rescale(cross3(b_s, c_s), a_A / V_cell)
+    c_x_a = rescale(cross3(c_s, a_s), b_A / V_cell)
+    a_x_b = rescale(cross3(a_s, b_s), c_A / V_cell)
     V_star = 1.0 / V_cell
     V_cell = 1.0 / V_star
     a, b, c = V_cell * b_x_c, V_cell * c_x_a, V_cell * a_x_b
-    a_s, b_s, c_s = V_star * cross3(xp, b, c), V_star * cross3(xp, c, a), V_star * cross3(xp, a, b)
+    a_s, b_s, c_s = V_star * cross3(b, c), V_star * cross3(c, a), V_star * cross3(a, b)
     return (a * 1e-10, b * 1e-10, c * 1e-10), (a_s, b_s, c_s)
 
 
@@ -146,7 +130,7 @@ def rotated_cells(xp, cell, *, phi0_deg, phistep_rad: float, phisteps: int, spin
     (``None``: one domain, no rotation).
     """
     abc = xp.stack(list(cell))                                             # (3, 3)
-    steps = xp.arange(phisteps, dtype=abc.dtype, device=_device(abc))
+    steps = xp.arange(phisteps, dtype=abc.dtype, device=device(abc))
     angles = phi0_deg / RTD + phistep_rad * steps                          # (phisteps,)
     rotated = rotate_about_axes(xp, abc[None, :, :], spindle, angles[:, None])  # (phisteps, 3, 3)
     if umats is None:
@@ -154,8 +138,3 @@ def rotated_cells(xp, cell, *, phi0_deg, phistep_rad: float, phisteps: int, spin
     v = rotated[:, None, :, None, :]                                       # (phisteps, 1, 3, 1, 3)
     u = umats[None, :, None, :, :]                                         # (1, D, 1, 3, 3)
     return u[..., 0] * v[..., 0] + u[..., 1] * v[..., 1] + u[..., 2] * v[..., 2]
-
-
-def _device(x):
-    from array_api_compat import device
-    return device(x)

@@ -6,9 +6,10 @@ import dataclasses
 import numpy as np
 from array_api_compat import array_namespace, device as device_of
 
-from ..constants import AVOGADRO, R_E_SQR_M2, RTD, WATER_F, WATER_MW
+from ..constants import R_E_SQR_M2, RTD
 from ..kernel.intensity import KernelInputs
 from ..render import kernel_inputs, render
+from ..setup.experiment import water_background
 from .geometry import crystal_vectors, detector_frame, reciprocal_from_cell, rotate_xyz, rotated_cells
 from .parameters import Parameters
 
@@ -68,15 +69,11 @@ def differentiable_fields(exp, params: Parameters, *, orientation=None) -> dict:
     carried = None
     if exp.phi_carryover:
         # which step each carried step reuses is a discrete choice, resolved on the host
-        angles = exp.phi.angles_rad
-        nonzero = [i for i, a in enumerate(angles) if a != 0.0]
-        index = [i if (angles[i] != 0.0 or not nonzero) else nonzero[-1] for i in range(len(angles))]
-        carried = flattened(xp.take(cells, xp.asarray(index, device=dev), axis=0))
+        index = xp.asarray(exp.phi.carried_steps, device=dev)
+        carried = flattened(xp.take(cells, index, axis=0))
 
     ratio = const(exp.sources.wavelength_m / exp.wavelength_m)
-    water = exp.water_m
-    background = (WATER_F * WATER_F * R_E_SQR_M2 * p.fluence * water ** 3 * 1e6 * AVOGADRO / WATER_MW
-                  if water != 0.0 else exp.background_I)
+    background = water_background(exp.water_m, p.fluence) if exp.water_m != 0.0 else exp.background_I
     return dict(
         fdet=fdet, sdet=sdet, odet=odet, pix0=pix0, close_distance_m=close, distance_m=distance,
         cells=flattened(cells), carried_cells=carried, reciprocal=xp.stack(list(recip)),

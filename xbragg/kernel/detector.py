@@ -49,13 +49,6 @@ def subpixel_positions(spix, fpix, sub_index, layer_offset_m, *, subpixel_size_m
     return pos
 
 
-def unit_and_length(pos):
-    """Unit vectors and lengths of ``pos`` (..., 3) (reference ``unitize``)."""
-    xp = array_namespace(pos)
-    length = xp.sqrt(pos[..., 0] * pos[..., 0] + pos[..., 1] * pos[..., 1] + pos[..., 2] * pos[..., 2])
-    return pos / length[..., None], length
-
-
 def solid_angle(airpath_m, *, pixel_size_m: float, close_distance_m: float, point_pixel: bool):
     """Solid angle (sr) of a pixel seen from the sample: (pixel/R)^2 * close_distance/R.
 

@@ -12,10 +12,11 @@ from typing import Any
 
 from array_api_compat import array_namespace, device
 
-from .detector import capture_fraction, solid_angle, subpixel_positions, unit_and_length
+from .detector import capture_fraction, solid_angle, subpixel_positions
 from .lattice import lattice_factor, nearest_index
 from .polarization import polarization_factor
 from .structure_factor import interpolation_out_of_range, nearest_F, tricubic_F
+from .vectors import unit3
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,9 @@ def miller_indices(scattering, cells):
     return xp.reshape(hkl, (*lead, R, 3))
 
 
-def _first_true(xp, flags):
+def first_true(flags):
     """Boolean array marking the first True along the last axis."""
+    xp = array_namespace(flags)
     as_int = xp.astype(flags, xp.int32)
     return flags & (xp.cumulative_sum(as_int, axis=-1) == 1)
 
@@ -99,20 +101,19 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
     valid: (P,) bool, False for masked pixels (they return 0 and are skipped by
     the interpolation fall-back order).  interp_active: 0-d bool array while
     tricubic interpolation is still on (``None``: interpolation off).
-    Returns (intensity, interp_state) where interp_state is ``None`` or a dict
-    with the updated ``active`` flag and the ``first_hkl`` that switched it off.
     carry_started: with phi carry-over, a 0-d bool array: True once any earlier pixel
     has run the phi loop (the very first run uses the unrotated cell at phi = 0).
     ``record``: when a dict is given, intermediate arrays are stored in it (trace).
-    Returns (intensity, interp_state, carry_started) when carry-over is on.
+    Returns (intensity, interp_state, carry_started): interp_state is ``None`` or a
+    dict with the updated ``active`` flag and the ``first_hkl`` that switched it off;
+    carry_started is the updated flag (``None`` without carry-over).
     """
     xp = array_namespace(inp.fdet)
-    dtype = inp.fdet.dtype
     pos = subpixel_positions(spix, fpix, inp.sub_index, inp.layer_offset_m,
                              subpixel_size_m=inp.subpixel_size_m, oversample=inp.oversample,
                              fdet=inp.fdet, sdet=inp.sdet, odet=inp.odet, pix0=inp.pix0,
                              curved=inp.curved, distance_m=inp.distance_m, beam=inp.beam)
-    diffracted, airpath = unit_and_length(pos)                          # (P,T,S,3), (P,T,S)
+    diffracted, airpath = unit3(pos)                          # (P,T,S,3), (P,T,S)
     omega = solid_angle(airpath, pixel_size_m=inp.pixel_size_m,
                         close_distance_m=inp.close_distance_m, point_pixel=inp.point_pixel)
     if inp.thick:
@@ -142,7 +143,7 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
         # phi = 0, except the first pass of the run (first kept evaluation group in loop order)
         hkl_carried = miller_indices(scattering, inp.carried_cells)
         flat_keep = xp.reshape(keep, (P * T * S * N,))
-        first_pass = _first_true(xp, flat_keep) & ~carry_started
+        first_pass = first_true(flat_keep) & ~carry_started
         first_pass = xp.reshape(first_pass, (P, T, S, N))[..., None, None]
         hkl = xp.where(first_pass, hkl, hkl_carried)
         carry_next = carry_started | xp.any(flat_keep)
@@ -211,7 +212,7 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
         else:
             # the first source that survived the resolution cut, in loop order; 0 if none
             flat_keep = xp.reshape(keep, (P, T * S * N))
-            first = _first_true(xp, flat_keep)
+            first = first_true(flat_keep)
             polar_used = xp.sum(xp.where(first, xp.reshape(polar, (P, T * S * N)),
                                          xp.zeros_like(xp.reshape(polar, (P, T * S * N)))), axis=-1)
         value = value * polar_used
@@ -221,9 +222,8 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
         value = xp.where(valid, value, xp.zeros_like(value))
     if record is not None:
         record.update(pos=pos, diffracted=diffracted, airpath=airpath, omega=omega, capture=capture,
-                      scattering=scattering, keep=keep, polar=polar, hkl=hkl, F_latt=F_latt,
+                      scattering=scattering, keep=keep, polar=polar, hkl=hkl, nearest=nearest,
+                      F_latt=F_latt, term=term,
                       F_latt_parts=latt_parts, F_cell=F_cell, reached=reached, I=I, value=value,
                       polar_used=polar_used if not inp.oversample_polar else None)
-    if inp.carried_cells is not None:
-        return value, interp_state, carry_next
-    return value, interp_state
+    return value, interp_state, carry_next

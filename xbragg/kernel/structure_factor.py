@@ -6,7 +6,7 @@ from array_api_compat import array_namespace, device
 from .lattice import nearest_index
 
 
-def _flat_index(xp, hi, ki, li, shape):
+def _flat_index(hi, ki, li, shape):
     return (hi * shape[1] + ki) * shape[2] + li
 
 
@@ -84,7 +84,7 @@ def tricubic_F(hkl, F_flat, *, origin: tuple[int, int, int], shape: tuple[int, i
     hi = rel[0][..., :, None, None]
     ki = rel[1][..., None, :, None]
     li = rel[2][..., None, None, :]
-    flat = _flat_index(xp, hi, ki, li, shape)                         # (..., 4, 4, 4)
+    flat = _flat_index(hi, ki, li, shape)                         # (..., 4, 4, 4)
     vals = xp.reshape(xp.take(F_flat, xp.reshape(flat, (-1,)), axis=0), flat.shape)
     along_l = xp.sum(vals * w[..., 2, None, None, :], axis=-1)        # (..., 4, 4)
     along_k = xp.sum(along_l * w[..., 1, None, :], axis=-1)           # (..., 4)

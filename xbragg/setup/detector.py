@@ -20,6 +20,8 @@ from .options import SimulationOptions
 from .rotations import cross, dot, rotate_axis, rotate_xyz, unitize
 
 DBL_MIN = sys.float_info.min
+#: largest image xbragg renders (pixels); larger requests are input mistakes
+MAX_IMAGE_PIXELS = 1 << 31
 
 # basis vectors per convention: beam, fdet, sdet, odet, twotheta axis, polar, spindle
 _CONVENTION_VECTORS = {
@@ -126,6 +128,9 @@ def detector_size(opts: SimulationOptions) -> tuple[int, int, float, float, floa
     if fpixels <= 0 or spixels <= 0:
         raise InputError(f"detector has {fpixels}x{spixels} pixels; both counts must be positive",
                          flag="-detpixels")
+    if fpixels * spixels > MAX_IMAGE_PIXELS:
+        raise InputError(f"a detector of {fpixels}x{spixels} pixels is too large "
+                         f"(at most {MAX_IMAGE_PIXELS} pixels)", flag="-detpixels")
     return fpixels, spixels, pixel, detsize_f, detsize_s
 
 

@@ -22,8 +22,12 @@ from .crystal import Crystal, build_crystal
 from .detector import DetectorGeometry, build_detector
 from .options import SimulationOptions
 from .random_numbers import Ran1, ShuffleTable, clock_seed, mosaic_umats, random_misset
-from .rotations import magnitude, rotate_axis, rotate_umat
+from .rotations import rotate_axis, rotate_umat
 from .sampling import PhiSchedule, Sources, ThicknessSampling, build_sources, phi_schedule, thickness_sampling
+
+
+#: largest sub-pixel grid per pixel edge (-oversample, or its auto-selected value)
+MAX_OVERSAMPLE = 10_000
 
 
 @dataclass(frozen=True)
@@ -67,17 +71,11 @@ class Experiment:
     def carried_cells(self) -> np.ndarray:
         """Cells as the reference's phi carry-over uses them, (phisteps, domains, 3, 3).
 
-        The reference re-rotates the cell only when phi != 0, so a step at exactly
-        phi = 0 reuses the most recent rotation: that of the last non-zero step of
-        the previous pass through the phi loop.  Only the very first pass (first
-        processed pixel) sees the unrotated cell; the kernel selects that one.
+        Step i takes the rotation of ``phi.carried_steps[i]``.  Only the very first
+        pass through the phi loop (first processed pixel) sees the unrotated cell;
+        the kernel selects that one.
         """
-        angles = self.phi.angles_rad
-        nonzero = [i for i, a in enumerate(angles) if a != 0.0]
-        if not nonzero:
-            return self.rotated_cells
-        index = [i if angles[i] != 0.0 else nonzero[-1] for i in range(len(angles))]
-        return self.rotated_cells[index]
+        return self.rotated_cells[self.phi.carried_steps]
 
     @property
     def steps(self) -> int:
@@ -87,16 +85,21 @@ class Experiment:
 
     @property
     def background_I(self) -> float:
-        """Water background added to every pixel before the lattice sum (reference ``I_bg``).
-
-        The reference scales it by r_e^2 * fluence here and again in the final
-        scaling; xbragg keeps that so images match.
-        """
-        return (WATER_F * WATER_F * R_E_SQR_M2 * self.fluence * self.water_m ** 3 * 1e6
-                * AVOGADRO / WATER_MW)
+        """Water background of this experiment (see :func:`water_background`)."""
+        return water_background(self.water_m, self.fluence)
 
 
-def _apply_header(opts: SimulationOptions, image: SMVImage, *, is_mask: bool, flag: str) -> dict:
+def water_background(water_m: float, fluence):
+    """Water background added to every pixel before the lattice sum (reference ``I_bg``).
+
+    ``water_m``: water thickness (m); ``fluence`` (photons/m^2) may be an array (a
+    differentiable parameter).  The reference scales it by r_e^2 * fluence here and
+    again in the final scaling; xbragg keeps that so images match.
+    """
+    return WATER_F * WATER_F * R_E_SQR_M2 * fluence * water_m ** 3 * 1e6 * AVOGADRO / WATER_MW
+
+
+def _apply_header(image: SMVImage, *, is_mask: bool) -> dict:
     """Header values as defaults (flags given on the command line still win)."""
     values: dict = {}
     fpixels = image.data.shape[1]
@@ -134,11 +137,11 @@ def resolve_headers(opts: SimulationOptions, explicit: set[str] | None = None) -
     header_values: dict = {}
     if opts.mask_path is not None:
         image = read_smv(opts.mask_path, flag="-mask")
-        header_values.update(_apply_header(opts, image, is_mask=True, flag="-mask"))
+        header_values.update(_apply_header(image, is_mask=True))
         mask = image.data != 0
     if opts.img_path is not None:
         image = read_smv(opts.img_path, flag="-img")
-        header_values.update(_apply_header(opts, image, is_mask=False, flag="-img"))
+        header_values.update(_apply_header(image, is_mask=False))
     if not header_values:
         return opts, mask
     updates = {}
@@ -157,17 +160,14 @@ def _write_cache(path: str, table: HKLTable) -> None:
         pass
 
 
-def load_structure_factors(opts: SimulationOptions, *, write_cache: bool = True) -> HKLTable | None:
-    """Read -hkl (and write the Fdump.bin cache), or read the cache when -hkl is absent.
+def load_structure_factors(opts: SimulationOptions) -> HKLTable | None:
+    """Read -hkl, or the Fdump.bin cache when -hkl is absent.
 
-    With ``write_cache=False`` the caller writes the cache itself (build_experiment
-    does so only once every input has been checked, so a failed run leaves no file).
+    Writing the cache is left to :func:`build_experiment`, which does it only once
+    every input has been checked, so that a failed run leaves no file.
     """
     if opts.hkl_path is not None:
-        table = read_hkl(opts.hkl_path, opts.default_F, flag="-hkl")
-        if write_cache:
-            _write_cache(opts.fdump_path, table)
-        return table
+        return read_hkl(opts.hkl_path, opts.default_F, flag="-hkl")
     if os.path.exists(opts.fdump_path):
         return read_fdump(opts.fdump_path)
     if opts.default_F == 0.0:
@@ -205,7 +205,19 @@ def mosaic_domains(opts: SimulationOptions, table: ShuffleTable, messages: list[
 
 
 def build_experiment(opts: SimulationOptions, *, explicit: set[str] | None = None) -> Experiment:
-    """Resolve every default and auto-selection rule of the reference into an :class:`Experiment`."""
+    """Resolve every default and auto-selection rule of the reference into an :class:`Experiment`.
+
+    Extreme values whose arithmetic under- or overflows (a -cell of 1e-300, a zero
+    -beamsize with -flux) are reported as an :class:`InputError`, not a traceback.
+    """
+    try:
+        return _build_experiment(opts, explicit)
+    except ArithmeticError as exc:
+        raise InputError(f"the values given lead to numbers out of range ({exc}); check the cell "
+                         "(-cell, -mat), lengths and sizes for extreme values") from None
+
+
+def _build_experiment(opts: SimulationOptions, explicit: set[str] | None) -> Experiment:
     messages: list[str] = []
     opts, mask = resolve_headers(opts, explicit)
 
@@ -253,12 +265,18 @@ def build_experiment(opts: SimulationOptions, *, explicit: set[str] | None = Non
     crystal = build_crystal(opts, wavelength, misset_rad=misset_rad)
     xtal_max = max(crystal.size_m)
     reciprocal_pixel = wavelength * detector.distance_m / detector.pixel_size_m
-    recommended = math.ceil(3.0 * xtal_max / reciprocal_pixel)
+    ratio = 3.0 * xtal_max / reciprocal_pixel if reciprocal_pixel > 0 else math.inf
+    recommended = math.ceil(ratio) if ratio <= MAX_OVERSAMPLE else MAX_OVERSAMPLE + 1
     if recommended <= 0:
         recommended = 1
     oversample = opts.oversample if (opts.oversample is not None and opts.oversample > 0) else recommended
+    if oversample > MAX_OVERSAMPLE:
+        shown = f"{ratio:.3g}" if oversample == recommended else str(oversample)
+        raise InputError(f"{shown} sub-pixels per pixel edge is impractical (at most {MAX_OVERSAMPLE}); "
+                         "it follows from the crystal size, -lambda, -distance and -pixel: check those, "
+                         "or give -oversample", flag="-oversample")
 
-    hkl = load_structure_factors(opts, write_cache=False)
+    hkl = load_structure_factors(opts)
     if hkl is None or hkl.count == 0:
         interpolate = False
 

@@ -38,6 +38,18 @@ class PhiSchedule:
         """Angles of every step (rad), shape (phisteps,)."""
         return np.array([self.phi0_rad + self.phistep_rad * i for i in range(self.phisteps)])
 
+    @property
+    def carried_steps(self) -> list[int]:
+        """For each step, the step whose rotation the reference's phi carry-over uses.
+
+        The reference re-rotates the cell only when phi != 0, so a step at exactly
+        phi = 0 reuses the most recent rotation: that of the last non-zero step of the
+        previous pass through the phi loop (itself when no step is non-zero).
+        """
+        angles = self.angles_rad
+        nonzero = [i for i, a in enumerate(angles) if a != 0.0]
+        return [i if (angles[i] != 0.0 or not nonzero) else nonzero[-1] for i in range(len(angles))]
+
 
 def phi_schedule(phi0_rad: float, osc_rad: float | None, phistep_rad: float | None,
                  phisteps: int | None) -> PhiSchedule:

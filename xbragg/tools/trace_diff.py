@@ -364,7 +364,7 @@ def metrics(cmp: Comparison, ref: str, ours: str) -> dict:
 def summary_markdown(cmp: Comparison, ref: str, ours: str) -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
-    out = [f"# trace-diff\n", f"- reference: `{ref}`", f"- ours: `{ours}`",
+    out = ["# trace-diff\n", f"- reference: `{ref}`", f"- ours: `{ours}`",
            f"- rtol: {cmp.rtol:g}" + (f", atol: {cmp.atol:g}" if cmp.atol else ""), "",
            f"**{cell(verdict(cmp))}**", "",
            "| | quantity | reference | ours | rel diff |", "|---|---|---|---|---|"]

@@ -1,0 +1,27 @@
+"""3-vector helpers on (..., 3) arrays, in the reference's component and summation order."""
+from __future__ import annotations
+
+from array_api_compat import array_namespace
+
+
+def dot3(x, y):
+    """Dot product over the last axis, summed x0*y0 + x1*y1 + x2*y2 (reference ``dot_product``)."""
+    return x[..., 0] * y[..., 0] + x[..., 1] * y[..., 1] + x[..., 2] * y[..., 2]
+
+
+def cross3(x, y):
+    """Cross product over the last axis (reference ``cross_product``)."""
+    xp = array_namespace(x, y)
+    return xp.stack([
+        x[..., 1] * y[..., 2] - x[..., 2] * y[..., 1],
+        x[..., 2] * y[..., 0] - x[..., 0] * y[..., 2],
+        x[..., 0] * y[..., 1] - x[..., 1] * y[..., 0],
+    ], axis=-1)
+
+
+def unit3(v):
+    """Unit vectors and lengths of ``v`` (reference ``unitize``: a zero vector stays zero)."""
+    xp = array_namespace(v)
+    length = xp.sqrt(dot3(v, v))
+    safe = xp.where(length == 0.0, xp.ones_like(length), length)
+    return v / safe[..., None], length
