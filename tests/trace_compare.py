@@ -1,65 +1,57 @@
-"""Line up a reference TRACE_C per-pixel trace with xbragg's TRACE_PY lines, key by key."""
-from __future__ import annotations
+"""Line up a reference TRACE_C per-pixel trace with xbragg's TRACE_PY lines, key by key.
 
-import re
+Lines are parsed by the product's own trace reader (``xbragg.tools.trace_diff``); the
+comparison here is the acceptance rule: every shared value within ``rtol`` relative,
+numbers printed as integers exactly, and components that are rounding noise beside the
+vector's largest component (6e-15 next to 100) compared absolutely.
+"""
+from __future__ import annotations
 
 import numpy as np
 
-INTEGER_KEYS = {"hkl_rounded", "steps", "oversample_thick", "oversample_polar", "oversample_omega"}
+from xbragg.tools.trace_diff import Value, parse_line, parse_value
 
 
-def per_pixel_values(lines, prefix: str) -> dict:
-    """{(key, occurrence): values} from ``pix0_vector_meters`` on (PHI lines as phi[tic].name)."""
+def per_pixel_values(lines, prefix: str) -> dict[tuple[str, int], Value]:
+    """{(key, occurrence): value} from ``pix0_vector_meters`` on (PHI lines as phi[tic].name)."""
     started = False
     seen: dict[str, int] = {}
     out = {}
     for line in lines:
-        if line.startswith(f"{prefix}: pix0_vector_meters"):
-            started = True
-        if not started:
+        started = started or line.startswith(f"{prefix}: pix0_vector_meters")
+        if not started or not line.startswith(prefix):
             continue
-        if line.startswith(f"{prefix}_PHI "):
-            fields = dict(kv.split("=", 1) for kv in line.split()[1:])
-            tic = fields.pop("phi_tic")
-            items = [(f"phi[{tic}].{k}", [v]) for k, v in fields.items()]
-        elif line.startswith(f"{prefix}: "):
-            key, *vals = line[len(prefix) + 2:].split()
-            items = [(key, vals)]
-        else:
-            continue
-        for key, vals in items:
+        for key, text in parse_line(line):
             n = seen.get(key, 0)
             seen[key] = n + 1
-            out[(key, n)] = vals
+            out[(key, n)] = parse_value(text)
     return out
 
 
 def compare_traces(ref: dict, ours: dict, rtol: float = 1e-9) -> list[str]:
-    """Problems found: keys missing from ours, or values beyond ``rtol`` (integers exactly)."""
+    """Problems found: keys missing from ours, or values beyond ``rtol``."""
     problems = []
     for (key, n), rv in ref.items():
-        if (key, n) not in ours:
+        ov = ours.get((key, n))
+        if ov is None:
             problems.append(f"{key}#{n} missing")
             continue
-        ov = ours[(key, n)]
-        if key in INTEGER_KEYS:
-            if [int(float(x)) for x in rv] != [int(float(x)) for x in ov]:
-                problems.append(f"{key}#{n}: {rv} != {ov}")
-            continue
-        a = np.array([float(x) for x in rv])
-        b = np.array([float(x) for x in ov])
+        a, b = np.array(rv.numbers), np.array(ov.numbers)
         if a.shape != b.shape:
-            problems.append(f"{key}#{n}: {rv} vs {ov}")
+            problems.append(f"{key}#{n}: {rv.text} vs {ov.text}")
+            continue
+        exact = np.array(rv.integer) & np.array(ov.integer)
+        if np.any(exact & (a != b)):
+            problems.append(f"{key}#{n}: {rv.text} != {ov.text}")
             continue
         scale = np.maximum(np.abs(a), np.abs(b))
         rel = np.where(scale > 0, np.abs(a - b) / np.where(scale > 0, scale, 1), 0.0)
-        # components that are rounding noise around zero (e.g. 6e-15 beside 100) compare absolutely
-        noise = np.abs(a - b) <= 1e-12 * max(np.abs(a).max(), 1e-300)
-        if np.any((rel > rtol) & ~noise):
-            problems.append(f"{key}#{n}: {rv} vs {ov} (rel {rel.max():.2e})")
+        noise = np.abs(a - b) <= 1e-12 * max(np.abs(a).max(initial=0.0), 1e-300)
+        if np.any((rel > rtol) & ~noise & ~exact):
+            problems.append(f"{key}#{n}: {rv.text} vs {ov.text} (rel {rel.max():.2e})")
     return problems
 
 
 def split_lines(text: str) -> list[str]:
     """Lines of a trace text."""
-    return [re.sub(r"\s+$", "", line) for line in text.splitlines()]
+    return [line.rstrip() for line in text.splitlines()]
