@@ -173,7 +173,7 @@ def write_outputs(exp, image32: np.ndarray, stats, plan: OutputPlan, out: TextIO
         write_pgm(plan.pgmfile, pixels, pgm_scale)
     if plan.noisefile is not None:
         # the noise seed is its own stream on the shared shuffle table left by set-up
-        gen = Ran1(-plan.seed, ShuffleTable.from_snapshot(getattr(exp, "random_table", None)))
+        gen = Ran1(-plan.seed, ShuffleTable.from_snapshot(exp.random_table))
         noisy, photons, overloads = noise_image(image32, roi, plan.adc, gen)
         out.write(f"{format_f(photons, 0)} photons on noise image ({overloads} overloads)\n")
         out.write(f"writing {plan.noisefile} as 2-byte integers\n")
