@@ -1,6 +1,6 @@
 """Throughput and peak memory of xbragg renders, side by side with the reference when given.
 
-    python benchmarks/run.py [--quick] [--json out.json]
+    python benchmarks/run.py [--quick] [--cases a,b] [--backends numpy:float64,...] [--json out.json]
 
 Each (case, backend, dtype) runs in its own subprocess so that peak resident
 memory (ru_maxrss) is per run; it reports the set-up time, the first render
@@ -61,8 +61,55 @@ def _child(args: str, backend: str, dtype: str, compile_mode: str = "auto") -> N
     xbragg.render(exp, backend=backend, dtype=dtype, compile=compile_arg)   # steady state
     t3 = time.perf_counter()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # forked NumPy workers: the largest one's peak (it shares most pages with this process)
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps({"setup_s": t1 - t0, "first_render_s": t2 - t1, "render_s": t3 - t2,
-                      "peak_rss_mb": peak_mb}))
+                      "peak_rss_mb": peak_mb, "peak_rss_worker_mb": child_mb}))
+
+
+def _tree_memory_mb(pid: int) -> tuple[float, float]:
+    """(PSS, RSS) in MB of process ``pid`` and all its descendants, from /proc (Linux).
+
+    PSS shares each page among the processes mapping it, so forked workers are not
+    counted twice; the RSS sum counts shared pages once per process (an upper bound).
+    """
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                pass
+    pss = rss = 0
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+                elif line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+        except OSError:
+            pass
+    return pss / 1024, rss / 1024
+
+
+def _run_child(cmd: list[str], cwd: str) -> dict:
+    """Run one measuring child, sampling its process tree's memory every 0.25 s (reading smaps costs the child time)."""
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak_pss = peak_rss = 0.0
+    while proc.poll() is None:
+        pss, rss = _tree_memory_mb(proc.pid)
+        peak_pss, peak_rss = max(peak_pss, pss), max(peak_rss, rss)
+        time.sleep(0.25)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{err}")
+    m = json.loads(out.strip().splitlines()[-1])
+    if Path("/proc/self/smaps_rollup").exists():
+        m["peak_tree_pss_mb"], m["peak_tree_rss_sum_mb"] = peak_pss, peak_rss
+    return m
 
 
 def _pixels(args: str) -> int:
@@ -79,8 +126,14 @@ def main() -> None:
     ap.add_argument("--json", default="benchmark.json")
     ap.add_argument("--backends", default="numpy:float64,torch:float64,torch:float64:on,torch:float32:on",
                     help="backend:dtype[:compile on|off|auto] list")
+    ap.add_argument("--cases", help="comma-separated case names (default: all)")
     ns = ap.parse_args()
     cases = dict(QUICK) if ns.quick else {"supervisor_full": supervisor_args(), **CASES}
+    if ns.cases:
+        unknown = set(ns.cases.split(",")) - set(cases)
+        if unknown:
+            ap.error(f"unknown case(s) {', '.join(sorted(unknown))}; known: {', '.join(cases)}")
+        cases = {k: v for k, v in cases.items() if k in ns.cases.split(",")}
     combos = [("numpy", "float64")] if ns.quick else [tuple(b.split(":")) for b in ns.backends.split(",")]
     ref_bin = os.environ.get("NB_C_BIN")
     results = []
@@ -97,9 +150,7 @@ def main() -> None:
                 row["reference_wall_s"] = time.perf_counter() - t0
             for combo in combos:
                 backend, dtype, compile_mode = (list(combo) + ["auto"])[:3]
-                proc = subprocess.run([sys.executable, __file__, "--child", args, backend, dtype, compile_mode],
-                                      cwd=work, check=True, capture_output=True, text=True)
-                m = json.loads(proc.stdout.strip().splitlines()[-1])
+                m = _run_child([sys.executable, __file__, "--child", args, backend, dtype, compile_mode], work)
                 t0 = time.perf_counter()
                 subprocess.run([sys.executable, "-m", "xbragg", *args.split(), "-floatfile", "cli.bin",
                                 "-intfile", "cli.img", "-noprogress", "-nonoise", "-nopgm",

@@ -1,7 +1,10 @@
 """Kernel checks: array-API portability, dtype/device neutrality and small physics identities."""
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -71,6 +74,31 @@ def test_tile_size_never_changes_a_pixel(experiment):
         result = xbragg.render(experiment, tile_pixels=tile)
         np.testing.assert_array_equal(to_numpy(result.image), ref)
         assert result.tiles == -(-400 // tile)       # 20 x 20 pixels
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers run on Linux only")
+def test_forked_workers_give_the_same_image_in_order(tmp_path, monkeypatch):
+    render_module = importlib.import_module("xbragg.render")   # xbragg.render is also the function
+    monkeypatch.chdir(tmp_path)
+    # a mask and an ROI: the workers must see both, and the tiles must come back in order
+    flags = ("-cell 70 80 90 75 85 95 -default_F 10 -distance 100 -pixel 0.1 -lambda 1.5 -N 4 "
+             "-detpixels 40 -phi 0 -osc 1 -phisteps 3 -mosaic 0.5 -mosaic_dom 2 -roi 2 37 3 33")
+    exp = xbragg.build_experiment(xbragg.options_from_flags(flags))
+    mask = np.ones((40, 40), dtype=bool)
+    mask[10:14, 5:30] = False
+    exp = dataclasses.replace(exp, mask=mask)
+    ref = xbragg.render(exp, tile_pixels=50, workers=1).image
+    monkeypatch.setattr(render_module, "PROCESS_MIN_EVALUATIONS", 0)
+    forks = []
+    real_pool = render_module.ProcessPoolExecutor
+    monkeypatch.setattr(render_module, "ProcessPoolExecutor",
+                        lambda *a, **k: forks.append(k["max_workers"]) or real_pool(*a, **k))
+    seen = []
+    result = xbragg.render(exp, tile_pixels=50, workers=2, progress=lambda done, total: seen.append(done))
+    assert forks == [2]
+    np.testing.assert_array_equal(result.image, ref)
+    assert ref[12, 10] == 0 and ref.sum() > 0
+    assert seen == sorted(seen) and seen[-1] == 36 * 31 and len(seen) == result.tiles
 
 
 def test_roi_render_is_crop_of_full_render(tmp_path, monkeypatch):

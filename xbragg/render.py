@@ -7,8 +7,10 @@ fall-back depends on which pixel first leaves the structure-factor table.
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
-from concurrent.futures import ThreadPoolExecutor
+import sys
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -24,10 +26,16 @@ from .setup.experiment import Experiment
 
 DEFAULT_MEMORY_BUDGET_BYTES = 128 * 2**20
 # working set of one tile, measured on the supervisor frame: NumPy (one pass per operation)
-# runs best when a tile stays in cache, 4k-pixel tiles (16 MiB) 2x faster than 32k-pixel
-# ones; PyTorch pays more per operation and prefers 16k-pixel tiles (64 MiB)
-CACHE_TILE_BYTES = {"numpy": 16 * 2**20}
+# runs best when a tile's arrays stay in cache, 2k-pixel tiles (8 MiB) ~1.3x faster than
+# 4k-pixel ones and ~2x faster than 32k-pixel ones; PyTorch pays more per operation and
+# prefers 16k-pixel tiles (64 MiB)
+CACHE_TILE_BYTES = {"numpy": 8 * 2**20}
 DEFAULT_TILE_BYTES = 64 * 2**20
+# NumPy on Linux renders large images in forked worker processes rather than threads: the
+# kernel is some two hundred short array operations per tile, and two threads handing the
+# GIL to each other between them ran the supervisor frame no faster than one (processes:
+# 1.9x).  Below this many evaluations the fork (~20 ms) is not worth it.
+PROCESS_MIN_EVALUATIONS = 5_000_000
 _BYTES_PER_EVALUATION = 400          # working arrays per (pixel, layer, sub-pixel, source, rotation)
 _BYTES_PER_EVALUATION_INTERP = 2600  # plus the 4x4x4 neighbourhood and weights
 
@@ -141,8 +149,10 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     ``trace_pixel`` (slow, fast): that pixel is rendered as a one-pixel tile with the
     kernel's intermediate arrays recorded in ``RenderResult.trace`` (same numbers as
     the image: tiling never changes a pixel); ``None`` costs nothing.
-    ``workers``: tiles rendered at once in threads (default: every core for NumPy,
-    whose loops release the GIL; 1 for the other backends, which thread inside ops).
+    ``workers``: tiles rendered at once (default: every core for NumPy, up to 4; 1 for
+    the other backends, which thread inside operations).  NumPy runs them in forked
+    processes on Linux for renders of at least :data:`PROCESS_MIN_EVALUATIONS`
+    evaluations, in threads otherwise.
     ``inputs``: kernel inputs already on the backend (for instance built from PyTorch
     tensors that require gradients, see :mod:`xbragg.differentiable`); by default
     they are made from ``exp`` by :func:`kernel_inputs`.  ``compile``: compile the
@@ -152,9 +162,9 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     xp = namespace(backend)
     dev = resolve_device(xp, backend, device)
     dt = resolve_dtype(xp, dtype)
-    # NumPy releases the GIL in its loops: tiles run on all cores, each with a share of the
-    # budget.  Interpolation and phi carry-over keep one ordered stream: both depend on
-    # which pixel comes first in raster order.
+    # NumPy tiles run on all cores, each with a share of the budget.  Interpolation and phi
+    # carry-over keep one ordered stream: both depend on which pixel comes first in raster
+    # order.
     ordered = exp.interpolate or exp.phi_carryover
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if backend == "numpy" else 1
@@ -217,11 +227,12 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
             spix, fpix, valid = tile_arrays(*span)
             rec = record if span[0] == traced else None
             return tile_kernel(inp, spix, fpix, valid=valid, record=rec)[0]
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for span, values in zip(tiles_span, pool.map(one, tiles_span)):
-                pieces.append(values)
-                if progress is not None:
-                    progress(span[1], total)
+        in_processes = (backend == "numpy" and traced is None and sys.platform.startswith("linux")
+                        and total * evaluations_per_pixel(exp) >= PROCESS_MIN_EVALUATIONS)
+        for span, values in zip(tiles_span, _map_tiles(one, tiles_span, workers, in_processes)):
+            pieces.append(values)
+            if progress is not None:
+                progress(span[1], total)
     else:
         for span in tiles_span:
             spix, fpix, valid = tile_arrays(*span)
@@ -244,6 +255,34 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     image = _embed(xp, xp.reshape(block, (ny, nx)), det.spixels, det.fpixels, x0, y0)
     return RenderResult(image=image, interpolation_fell_back=fell_back_at is not None,
                         fallback_hkl=fell_back_at, tiles=tiles, trace=record)
+
+
+_FORKED_TILE: list = []      # the tile function forked workers call (set only while they run)
+
+
+def _run_forked_tile(span):
+    return _FORKED_TILE[0](span)
+
+
+def _map_tiles(one, spans, workers: int, in_processes: bool):
+    """``one(span)`` for every span, results in order: forked processes or threads.
+
+    Forked workers inherit ``one`` (and the experiment it closes over) without
+    pickling; only the spans go out and the tiles' values (NumPy arrays) come back.
+    """
+    if in_processes:
+        _FORKED_TILE[:] = [one]
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        results = pool.map(_run_forked_tile, spans, chunksize=2)
+    else:
+        pool = ThreadPoolExecutor(max_workers=workers)
+        results = pool.map(one, spans)
+    try:
+        yield from results
+    finally:
+        # an interrupted render does not wait for the tiles still queued
+        pool.shutdown(wait=True, cancel_futures=True)
+        _FORKED_TILE.clear()
 
 
 def _embed(xp, block, spixels: int, fpixels: int, x0: int, y0: int):

@@ -1,9 +1,14 @@
 """Pixel intensities for one tile: the reference's per-pixel loop, as broadcasts.
 
-Axes of the evaluation arrays, in the reference's loop order (which the
-accumulation and the interpolation fall-back depend on):
-P pixels, T sensor layers, S sub-pixels (slow-major), N sources, R rotations
-(phi-major, then mosaic domain).
+Axes, in the reference's loop order (which the accumulation and the
+interpolation fall-back depend on): P pixels, T sensor layers, S sub-pixels
+(slow-major), N sources, R rotations (phi-major, then mosaic domain).
+
+The per-pixel geometry is laid out (P, T, S, N, ...).  The per-evaluation
+arrays, R times larger, are laid out (T, S, N, R, P), pixels last, one array
+per Miller index: every operation then runs along the long pixel axis with
+scalar or row constants (NumPy runs short trailing axes several times slower),
+and the sum over evaluations runs over the leading axes.
 """
 from __future__ import annotations
 
@@ -71,20 +76,63 @@ class KernelInputs:
     background_I: float
 
 
-def miller_indices(scattering, cells):
-    """Fractional h, k, l = (a, b, c) . s for every rotation: (..., 3) x (R, 3, 3) -> (..., R, 3).
+def c_order(x):
+    """``x`` materialized in C order (a copy only when it is a transposed view).
 
-    Written as outer products summed in the reference's order (``dot_product``),
-    not a matrix product, so that every element is computed the same way whatever the
-    tile size (BLAS rounding depends on the number of rows).
+    Reshaping to one axis forces the copy that a bare transpose would leave to
+    later operations, which would then run along the short axes.
     """
-    xp = array_namespace(scattering, cells)
-    lead = scattering.shape[:-1]
+    xp = array_namespace(x)
+    return xp.reshape(xp.reshape(x, (-1,)), x.shape)
+
+
+def pixel_last(x):
+    """(P, ...) -> (..., P) in C order."""
+    xp = array_namespace(x)
+    return c_order(xp.permute_dims(x, (*range(1, x.ndim), 0)))
+
+
+def loop_order(x):
+    """(T, S, N, R, P, ...) -> (P, T, S, N, R, ...): the reference's loop order (for records)."""
+    xp = array_namespace(x)
+    return xp.permute_dims(x, (4, 0, 1, 2, 3, *range(5, x.ndim)))
+
+
+def miller_indices(scattering: tuple, cells) -> tuple:
+    """Fractional h, k, l = (a, b, c) . s for every rotation.
+
+    scattering: (s_x, s_y, s_z), each (..., P); cells: (R, 3, 3) rows a, b, c.
+    Returns (h, k, l), each (..., R, P).  Summed elementwise in the reference's
+    order (``dot_product``), not as a matrix product, so that every element is
+    computed the same way whatever the tile size (BLAS rounding depends on the shapes).
+    """
+    xp = array_namespace(cells, *scattering)
     R = cells.shape[0]
-    flat = xp.reshape(scattering, (-1, 3))
-    columns = [xp.reshape(cells[..., j], (1, 3 * R)) for j in range(3)]   # x, y, z of a, b, c
-    hkl = (flat[:, 0:1] * columns[0] + flat[:, 1:2] * columns[1]) + flat[:, 2:3] * columns[2]
-    return xp.reshape(hkl, (*lead, R, 3))
+    sx, sy, sz = (s[..., None, :] for s in scattering)
+    out = []
+    for j in range(3):
+        cx, cy, cz = (xp.reshape(cells[:, j, c], (R, 1)) for c in range(3))
+        out.append((sx * cx + sy * cy) + sz * cz)
+    return tuple(out)
+
+
+def sum_leading(x):
+    """Sum over axis 0 by pairwise halving, one elementwise add per level.
+
+    The order of the additions depends only on the length of axis 0, never on
+    the other axes (a library reduction may switch order when a tile has one
+    pixel) nor on the backend, so tiling never changes a bit.
+    """
+    n = x.shape[0]
+    rest = None
+    while n > 1:
+        if n % 2:
+            n -= 1
+            rest = x[n, ...] if rest is None else x[n, ...] + rest
+        half = n // 2
+        x = x[:half, ...] + x[half:n, ...]
+        n = half
+    return x[0, ...] if rest is None else x[0, ...] + rest
 
 
 def first_true(flags):
@@ -103,7 +151,8 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
     tricubic interpolation is still on (``None``: interpolation off).
     carry_started: with phi carry-over, a 0-d bool array: True once any earlier pixel
     has run the phi loop (the very first run uses the unrotated cell at phi = 0).
-    ``record``: when a dict is given, intermediate arrays are stored in it (trace).
+    ``record``: when a dict is given, intermediate arrays are stored in it (trace),
+    in the reference's loop order (P, T, S, N, R, ...).
     Returns (intensity, interp_state, carry_started): interp_state is ``None`` or a
     dict with the updated ``active`` flag and the ``first_hkl`` that switched it off;
     carry_started is the updated flag (``None`` without carry-over).
@@ -136,72 +185,82 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
         keep = keep & valid[:, None, None, None]
     polar = polarization_factor(inp.incident, d5, inp.polar_axis, kahn_factor=inp.kahn)  # (P,T,S,N)
 
-    hkl = miller_indices(scattering, inp.cells)
+    # from here on (T, S, N, R, P): see the module docstring
+    by_axis = c_order(xp.permute_dims(scattering, (4, 1, 2, 3, 0)))           # (3,T,S,N,P)
+    components = tuple(by_axis[c, ...] for c in range(3))
+    hkl = miller_indices(components, inp.cells)
     carry_next = None
     if inp.carried_cells is not None:
         # reference phi carry-over: every pass through the phi loop reuses the last rotation at
         # phi = 0, except the first pass of the run (first kept evaluation group in loop order)
-        hkl_carried = miller_indices(scattering, inp.carried_cells)
+        hkl_carried = miller_indices(components, inp.carried_cells)
         flat_keep = xp.reshape(keep, (P * T * S * N,))
-        first_pass = first_true(flat_keep) & ~carry_started
-        first_pass = xp.reshape(first_pass, (P, T, S, N))[..., None, None]
-        hkl = xp.where(first_pass, hkl, hkl_carried)
+        first_pass = xp.reshape(first_true(flat_keep) & ~carry_started, (P, T, S, N))
+        first_pass_q = pixel_last(first_pass)[..., None, :]               # (T,S,N,1,P)
+        hkl = tuple(xp.where(first_pass_q, x, y) for x, y in zip(hkl, hkl_carried))
         carry_next = carry_started | xp.any(flat_keep)
         if record is not None:
-            record["first_pass"] = first_pass[..., 0, 0]
-    nearest = nearest_index(hkl)
+            record["first_pass"] = first_pass
+    nearest = tuple(nearest_index(x) for x in hkl)
     # signs of the lattice factors matter only to the trace: intensities use squares
     F_latt, latt_parts = lattice_factor(hkl, shape=inp.shape, Na=inp.Na, Nb=inp.Nb, Nc=inp.Nc,
                                         fudge=inp.fudge, reciprocal=inp.reciprocal, nearest=nearest,
                                         signed=record is not None)
     ordered_terms = (interp_active is not None or inp.oversample_thick or inp.oversample_polar
                      or inp.oversample_omega)
-    reached = keep[..., None]
+    reached = pixel_last(keep)[..., None, :]                              # (T,S,N,1,P)
     if not inp.water and (ordered_terms or record is not None):
         # the reference skips zero lattice factors (no multiplier, no interpolation check);
         # for a plain sum a zero term adds nothing, so the test is left out there
         reached = reached & (F_latt != 0.0)
 
-    F_cell = nearest_F(hkl, inp.F_padded_flat, origin=inp.hkl_origin, shape=inp.hkl_shape,
-                       default_F=inp.default_F, have_table=inp.have_table, nearest=nearest)
+    F_cell = nearest_F(nearest, inp.F_padded_flat, origin=inp.hkl_origin, shape=inp.hkl_shape,
+                       default_F=inp.default_F, have_table=inp.have_table)
+    E = T * S * N * R
     interp_state = None
     if interp_active is not None:
-        F_tri, weights, nodes = tricubic_F(hkl, inp.F_flat, origin=inp.hkl_origin, shape=inp.hkl_shape)
-        oob = interpolation_out_of_range(hkl, origin=inp.hkl_origin, shape=inp.hkl_shape) & reached
-        # the first out-of-range evaluation (in loop order) switches interpolation off for
-        # itself and for the rest of the run: those use the nearest node (reference behaviour)
-        n_eval = P * T * S * N * R
-        order = xp.reshape(xp.arange(n_eval, dtype=xp.int64, device=device(hkl)), oob.shape)
+        hkl_stack = xp.stack(hkl, axis=-1)                                 # (T,S,N,R,P,3)
+        F_tri, weights, nodes = tricubic_F(hkl_stack, inp.F_flat, origin=inp.hkl_origin,
+                                           shape=inp.hkl_shape)
+        oob = interpolation_out_of_range(hkl_stack, origin=inp.hkl_origin, shape=inp.hkl_shape) & reached
+        # the first out-of-range evaluation (in loop order: pixel-major) switches interpolation
+        # off for itself and for the rest of the run: those use the nearest node (reference)
+        n_eval = P * E
+        dev = device(F_tri)
+        order = (xp.reshape(xp.arange(E, dtype=xp.int64, device=dev), (E, 1))
+                 + E * xp.reshape(xp.arange(P, dtype=xp.int64, device=dev), (1, P)))
+        order = xp.reshape(order, oob.shape)
         sentinel = n_eval
         first = xp.min(xp.where(oob, order, xp.full_like(order, sentinel)))
         use_tri = interp_active & (order < first)
         F_cell = xp.where(use_tri, F_tri, F_cell)
-        first_clipped = xp.minimum(first, xp.asarray(n_eval - 1, dtype=xp.int64, device=device(hkl)))
-        first_hkl = xp.take(xp.reshape(hkl, (-1, 3)), xp.reshape(first_clipped, (1,)), axis=0)[0, :]
+        first_clipped = xp.minimum(first, xp.asarray(n_eval - 1, dtype=xp.int64, device=dev))
+        at = (first_clipped % E) * P + first_clipped // E                  # its place in (E, P)
+        first_hkl = xp.take(xp.reshape(hkl_stack, (-1, 3)), xp.reshape(at, (1,)), axis=0)[0, :]
         interp_state = {"active": interp_active & (first == sentinel), "first_hkl": first_hkl}
         if record is not None:
-            record.update(F_tri=F_tri, tri_weights=weights, tri_nodes=nodes, use_tri=use_tri)
+            record.update(F_tri=loop_order(F_tri), tri_weights=loop_order(weights),
+                          tri_nodes=loop_order(nodes), use_tri=loop_order(use_tri))
 
     term = F_cell * F_cell * F_latt * F_latt
     if inp.dmin_m > 0.0 or valid is not None or ordered_terms or record is not None:
         term = xp.where(reached, term, xp.zeros_like(term))
-    E = T * S * N * R
     if inp.oversample_thick or inp.oversample_polar or inp.oversample_omega:
         # reference quirk: with per-sub-pixel corrections it multiplies the running sum,
         # I = (I + term) * factor, at every evaluation; reproduced with suffix products
         mult = xp.ones_like(term)
         if inp.oversample_thick:
-            mult = mult * capture[:, :, :, None, None]
+            mult = mult * pixel_last(capture)[:, :, None, None, :]
         if inp.oversample_polar:
-            mult = mult * polar[..., None]
+            mult = mult * pixel_last(polar)[..., None, :]
         if inp.oversample_omega:
-            mult = mult * omega[:, :, :, None, None]
+            mult = mult * pixel_last(omega)[:, :, None, None, :]
         mult = xp.where(reached, mult, xp.ones_like(mult))
-        mult = xp.reshape(mult, (P, E))
-        suffix = xp.flip(xp.cumulative_prod(xp.flip(mult, axis=-1), axis=-1), axis=-1)
-        I = inp.background_I * suffix[:, 0] + xp.sum(xp.reshape(term, (P, E)) * suffix, axis=-1)
+        mult = xp.reshape(mult, (E, P))
+        suffix = xp.flip(xp.cumulative_prod(xp.flip(mult, axis=0), axis=0), axis=0)
+        I = inp.background_I * suffix[0, :] + sum_leading(xp.reshape(term, (E, P)) * suffix)
     else:
-        I = inp.background_I + xp.sum(xp.reshape(term, (P, E)), axis=-1)
+        I = inp.background_I + sum_leading(xp.reshape(term, (E, P)))
 
     value = inp.scale * I / inp.steps
     if not inp.oversample_thick:
@@ -221,9 +280,12 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
     if valid is not None:
         value = xp.where(valid, value, xp.zeros_like(value))
     if record is not None:
+        full = (T, S, N, R, P)
         record.update(pos=pos, diffracted=diffracted, airpath=airpath, omega=omega, capture=capture,
-                      scattering=scattering, keep=keep, polar=polar, hkl=hkl, nearest=nearest,
-                      F_latt=F_latt, term=term,
-                      F_latt_parts=latt_parts, F_cell=F_cell, reached=reached, I=I, value=value,
-                      polar_used=polar_used if not inp.oversample_polar else None)
+                      scattering=scattering, keep=keep, polar=polar,
+                      hkl=loop_order(xp.stack(hkl, axis=-1)), nearest=loop_order(xp.stack(nearest, axis=-1)),
+                      F_latt=loop_order(F_latt), term=loop_order(term),
+                      F_latt_parts=tuple(loop_order(p) for p in latt_parts) if latt_parts else None,
+                      F_cell=loop_order(F_cell), reached=loop_order(xp.broadcast_to(reached, full)),
+                      I=I, value=value, polar_used=polar_used if not inp.oversample_polar else None)
     return value, interp_state, carry_next

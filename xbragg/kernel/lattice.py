@@ -1,43 +1,68 @@
-"""Lattice (crystal shape) factors: SQUARE (sincg), ROUND (sinc3), GAUSS, TOPHAT."""
+"""Lattice (crystal shape) factors: SQUARE (sincg), ROUND (sinc3), GAUSS, TOPHAT.
+
+Miller indices come as three arrays (h, k, l) of one shape, so that every
+per-axis constant (N, origin, strides) is a scalar: NumPy broadcasts a scalar
+at full speed but runs a trailing axis of 3 several times slower.
+"""
 from __future__ import annotations
 
 import math
 
-from array_api_compat import array_namespace, device
+from array_api_compat import array_namespace
+
+from ..backends import sin_per_element
 
 # sqrt of the volume ratio between cube and sphere, as the reference uses for ROUND
 ROUND_SCALE = 0.723601254558268
 
+# Taylor coefficients of sin(pi x) / x in powers of x^2: ten terms reach float64 rounding
+# on |x| <= 1/2 (the first left out is (pi/2)^21/21! = 2.6e-16 there)
+_SINPI_OVER_X = tuple((-1) ** k * math.pi ** (2 * k + 1) / math.factorial(2 * k + 1) for k in range(10))
 
-def sincg(h, n_cells, *, nearest=None, signed: bool = True):
+
+def sinpi_over_x(x2):
+    """sin(pi x) / x from x2 = x^2, for |x| <= 1/2 (relative error ~1e-16 in float64).
+
+    Horner's rule, updating one array in place (the updates keep it in cache):
+    on NumPy about twice as fast as ``sin`` of float64, a C library call per
+    element.  Used where :func:`~xbragg.backends.sin_per_element` says so.
+    """
+    p = x2 * _SINPI_OVER_X[-1]
+    p += _SINPI_OVER_X[-2]
+    for c in _SINPI_OVER_X[-3::-1]:
+        p *= x2
+        p += c
+    return p
+
+
+def sincg(h, n_cells: float, *, nearest=None, signed: bool = True):
     """Grating factor sin(N pi h)/sin(pi h), with N at integer h (reference ``sincg``).
 
-    ``n_cells`` is a float or an array broadcastable against ``h`` (one N per
-    axis when ``h`` is (..., 3)).  Computed on the range-reduced fraction
-    f = h - n, n the nearest whole number (``nearest``, when the caller has it),
-    with the sign (-1)^((N-1) n), so that it stays accurate in float32 and at
-    integer h, where the reference's direct form divides two rounding errors.
-    N must be a whole number.  ``signed=False`` skips the sign (intensities
-    only need the square).
+    ``n_cells`` is the whole number N.  Computed on reduced arguments: with
+    n = round(h) and f = h - n, and m = round(N f), g = N f - m,
+    sin(N pi h)/sin(pi h) = (-1)^((N-1) n + m) sin(pi g)/sin(pi f), both sines
+    on |x| <= 1/2, so that it stays accurate in float32 and at integer h, where
+    the reference's direct form divides two rounding errors.  ``nearest``:
+    ceil(h - 0.5) when the caller has it.  ``signed=False`` skips the sign
+    (intensities only need the square).
     """
     xp = array_namespace(h)
     n = nearest_index(h) if nearest is None else nearest
     # the limit N at f = 0 without a division guard: a tiny offset, far below the spacing
-    # of representable f away from 0, makes 0/0 into sin(N pi e)/sin(pi e) = N, while the
-    # ratio near f = 0 depends on f only to second order
+    # of representable f away from 0 (g/f = fl(N e)/e then rounds to N exactly, and both
+    # polynomials equal pi)
     f = (h - n) + (1e-300 if h.dtype == xp.float64 else 1e-30)
-    ratio = xp.sin((math.pi * n_cells) * f) / xp.sin(math.pi * f)
+    Nf = n_cells * f
+    m = xp.round(Nf)
+    g = Nf - m
+    if sin_per_element(xp):
+        ratio = (g / f) * (sinpi_over_x(g * g) / sinpi_over_x(f * f))
+    else:
+        ratio = xp.sin(math.pi * g) / xp.sin(math.pi * f)
     if not signed:
         return ratio
-    # (-1)^((N-1) n): only even N flip the sign, and only on odd n (n/2 then has a fraction)
-    half = n * 0.5
-    odd_n = xp.floor(half) != half
-    if isinstance(n_cells, (int, float)):
-        if n_cells % 2 != 0:
-            return ratio
-        flip = odd_n
-    else:
-        flip = odd_n & (xp.remainder(n_cells, 2.0) == 0.0)
+    # whole numbers, exact in the working dtype
+    flip = xp.remainder((n_cells - 1.0) * n + m, 2.0) != 0.0
     return xp.where(flip, -ratio, ratio)
 
 
@@ -64,30 +89,26 @@ def nearest_index(x):
     return xp.ceil(x - 0.5)
 
 
-def lattice_factor(hkl, *, shape: str, Na: float, Nb: float, Nc: float, fudge: float,
-                   reciprocal=None, nearest=None, signed: bool = True):
-    """Lattice factor F_latt for fractional Miller indices ``hkl`` (..., 3).
+def lattice_factor(hkl: tuple, *, shape: str, Na: float, Nb: float, Nc: float, fudge: float,
+                   reciprocal=None, nearest: tuple | None = None, signed: bool = True):
+    """Lattice factor F_latt for fractional Miller indices ``hkl`` = (h, k, l), arrays of one shape.
 
     ``reciprocal`` (3, 3) holds a*, b*, c* as rows (1/A) and is needed by GAUSS
     and TOPHAT, which measure the distance to the nearest node in reciprocal
     space scaled by Na Nb Nc (reference units kept).
-    ``nearest``: ceil(hkl - 0.5) when the caller has it; ``signed=False`` lets
+    ``nearest``: (ceil(h - 0.5), ...) when the caller has them; ``signed=False`` lets
     SQUARE skip the sign of each factor (intensities need only the square).
-    Returns (F_latt, (F_latt_a, F_latt_b, F_latt_c) or None), each of shape (...).
+    Returns (F_latt, (F_latt_a, F_latt_b, F_latt_c) or None), each of the indices' shape.
     """
-    xp = array_namespace(hkl)
-    h, k, l = hkl[..., 0], hkl[..., 1], hkl[..., 2]
+    xp = array_namespace(*hkl)
+    if nearest is None:
+        nearest = tuple(nearest_index(x) for x in hkl)
     if shape == "square":
-        # all three axes in one pass over the contiguous (..., 3) array; an axis with
-        # N <= 1 contributes 1 (the reference skips it)
-        n_vec = xp.asarray([Na, Nb, Nc], dtype=hkl.dtype, device=device(hkl))
-        factors = sincg(hkl, n_vec, nearest=nearest, signed=signed)
-        if min(Na, Nb, Nc) <= 1:
-            factors = xp.where(n_vec > 1.0, factors, xp.ones_like(factors))
-        fa, fb, fc = factors[..., 0], factors[..., 1], factors[..., 2]
+        # an axis with N <= 1 contributes 1 (the reference skips it)
+        fa, fb, fc = (sincg(x, n_cells, nearest=n, signed=signed) if n_cells > 1 else xp.ones_like(x)
+                      for x, n, n_cells in zip(hkl, nearest, (Na, Nb, Nc)))
         return fa * fb * fc, (fa, fb, fc)
-    n = nearest_index(hkl) if nearest is None else nearest
-    dh, dk, dl = h - n[..., 0], k - n[..., 1], l - n[..., 2]
+    dh, dk, dl = (x - n for x, n in zip(hkl, nearest))
     volume = Na * Nb * Nc
     if shape == "round":
         hrad_sqr = dh * dh * Na * Na + dk * dk * Nb * Nb + dl * dl * Nc * Nc
@@ -101,5 +122,6 @@ def lattice_factor(hkl, *, shape: str, Na: float, Nb: float, Nc: float, fudge: f
         return volume * xp.exp(-(rad_star_sqr / 0.63 * fudge)), None
     if shape == "tophat":
         inside = rad_star_sqr * fudge < 0.3969
+        h = hkl[0]
         return xp.where(inside, xp.full_like(h, volume), xp.zeros_like(h)), None
     raise ValueError(f"unknown crystal shape {shape!r}")

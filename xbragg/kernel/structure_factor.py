@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from array_api_compat import array_namespace, device
 
-from .lattice import nearest_index
 
 
 def _flat_index(hi, ki, li, shape):
@@ -18,25 +17,24 @@ def pad_table(F, default_F: float):
     return padded
 
 
-def nearest_F(hkl, F_padded_flat, *, origin: tuple[int, int, int], shape: tuple[int, int, int],
-              default_F: float, have_table: bool, nearest=None):
+def nearest_F(nearest: tuple, F_padded_flat, *, origin: tuple[int, int, int],
+              shape: tuple[int, int, int], default_F: float, have_table: bool):
     """F of the nearest node (h0, k0, l0), or ``default_F`` outside the table.
 
-    hkl: (..., 3) fractional indices; F_padded_flat: the flattened (h, k, l) grid
-    of :func:`pad_table` (C order), whose border holds ``default_F``: indices are
-    clamped into the border, so no separate inside test is needed.  ``shape`` is
-    the unpadded grid shape; ``nearest``: ceil(hkl - 0.5) when the caller has it.
+    nearest: (h0, k0, l0), whole-number arrays of one shape (ceil(h - 0.5), ...);
+    F_padded_flat: the flattened (h, k, l) grid of :func:`pad_table` (C order),
+    whose border holds ``default_F``: indices are clamped into the border, so no
+    separate inside test is needed.  ``shape`` is the unpadded grid shape.
+    Returns an array of the indices' shape.
     """
-    xp = array_namespace(hkl)
+    xp = array_namespace(*nearest)
     if not have_table:
-        return xp.full_like(hkl[..., 0], default_F)
-    dev = device(hkl)
-    n = nearest_index(hkl) if nearest is None else nearest
-    rel = n - xp.asarray([o - 1 for o in origin], dtype=hkl.dtype, device=dev)
-    top = xp.asarray([s + 1 for s in shape], dtype=hkl.dtype, device=dev)
-    rel = xp.clip(rel, xp.zeros_like(top), top)
-    strides = xp.asarray([(shape[1] + 2) * (shape[2] + 2), shape[2] + 2, 1], dtype=hkl.dtype, device=dev)
-    flat = xp.astype(xp.matmul(rel, strides), xp.int64)       # exact: whole numbers << 2**53
+        return xp.full_like(nearest[0], default_F)
+    # clamped while still floating (scalar bounds), then whole numbers in int64, exact for
+    # any table size and dtype
+    rel = [xp.astype(xp.clip(n - float(o - 1), 0.0, float(s + 1)), xp.int64)
+           for n, o, s in zip(nearest, origin, shape)]
+    flat = (rel[0] * ((shape[1] + 2) * (shape[2] + 2)) + rel[1] * (shape[2] + 2)) + rel[2]
     return xp.reshape(xp.take(F_padded_flat, xp.reshape(flat, (-1,)), axis=0), flat.shape)
 
 
