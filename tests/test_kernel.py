@@ -101,6 +101,21 @@ def test_forked_workers_give_the_same_image_in_order(tmp_path, monkeypatch):
     assert seen == sorted(seen) and seen[-1] == 36 * 31 and len(seen) == result.tiles
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers run on Linux only")
+def test_parallel_plan():
+    plan = importlib.import_module("xbragg.render").parallel_plan
+    big, small = 10**8, 10
+    assert plan("numpy", None, ordered=False, evaluations=big, tracing=False)[0] == "processes"
+    assert plan("numpy", 3, ordered=False, evaluations=big, tracing=False) == ("processes", 3)
+    assert plan("numpy", None, ordered=False, evaluations=small, tracing=False) == ("serial", 1)
+    assert plan("numpy", 2, ordered=False, evaluations=small, tracing=False) == ("threads", 2)
+    # the trace's record must stay in this process; ordered streams never split
+    assert plan("numpy", 2, ordered=False, evaluations=big, tracing=True) == ("threads", 2)
+    assert plan("numpy", None, ordered=True, evaluations=big, tracing=False) == ("serial", 1)
+    assert plan("torch", None, ordered=False, evaluations=big, tracing=False) == ("serial", 1)
+    assert plan("torch", 2, ordered=False, evaluations=big, tracing=False) == ("threads", 2)
+
+
 def test_roi_render_is_crop_of_full_render(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     base = "-cell 70 80 90 75 85 95 -default_F 10 -distance 100 -pixel 0.1 -lambda 1.5 -N 4 -detpixels 24"

@@ -31,11 +31,11 @@ DEFAULT_MEMORY_BUDGET_BYTES = 128 * 2**20
 # prefers 16k-pixel tiles (64 MiB)
 CACHE_TILE_BYTES = {"numpy": 8 * 2**20}
 DEFAULT_TILE_BYTES = 64 * 2**20
-# NumPy on Linux renders large images in forked worker processes rather than threads: the
-# kernel is some two hundred short array operations per tile, and two threads handing the
-# GIL to each other between them ran the supervisor frame no faster than one (processes:
-# 1.9x).  Below this many evaluations the fork (~20 ms) is not worth it.
-PROCESS_MIN_EVALUATIONS = 5_000_000
+# NumPy renders in forked worker processes on Linux rather than in threads: the kernel is
+# some two hundred short array operations per tile, and threads handing the GIL to each
+# other between them were no faster than one thread on 2 cores (processes: 1.6-1.9x).
+# Below this many evaluations the fork (~20 ms) costs more than the other cores give.
+PROCESS_MIN_EVALUATIONS = 500_000
 _BYTES_PER_EVALUATION = 400          # working arrays per (pixel, layer, sub-pixel, source, rotation)
 _BYTES_PER_EVALUATION_INTERP = 2600  # plus the 4x4x4 neighbourhood and weights
 
@@ -137,6 +137,39 @@ def tile_size(exp: Experiment, memory_budget_bytes: int, dtype: str, *, workers:
     return max(1, int(per_tile // per_pixel))
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity where the OS reports one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def parallel_plan(backend: str, workers: int | None, *, ordered: bool, evaluations: int,
+                  tracing: bool) -> tuple[str, int]:
+    """How a render's tiles run: ("serial", 1), ("processes", n) or ("threads", n).
+
+    NumPy: forked processes on Linux for renders of at least
+    :data:`PROCESS_MIN_EVALUATIONS` evaluations (every core by default), serial
+    below; threads where forking is not possible (other systems, a daemonic
+    process, a traced render, whose record stays in this process) or when
+    ``workers`` asks for them on a small render.  The other backends thread
+    inside their operations: serial unless ``workers`` says otherwise.
+    """
+    if ordered or workers == 1 or (workers is None and backend != "numpy"):
+        return "serial", 1
+    n = workers if workers is not None else available_cores()
+    if n <= 1:
+        return "serial", 1
+    large = evaluations >= PROCESS_MIN_EVALUATIONS
+    can_fork = (backend == "numpy" and sys.platform.startswith("linux") and not tracing
+                and not multiprocessing.current_process().daemon)
+    if large and can_fork:
+        return "processes", n
+    if large or workers is not None:
+        return "threads", n
+    return "serial", 1
+
+
 def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None,
            dtype: str = "float64", memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES,
            tile_pixels: int | None = None,
@@ -149,10 +182,9 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     ``trace_pixel`` (slow, fast): that pixel is rendered as a one-pixel tile with the
     kernel's intermediate arrays recorded in ``RenderResult.trace`` (same numbers as
     the image: tiling never changes a pixel); ``None`` costs nothing.
-    ``workers``: tiles rendered at once (default: every core for NumPy, up to 4; 1 for
-    the other backends, which thread inside operations).  NumPy runs them in forked
-    processes on Linux for renders of at least :data:`PROCESS_MIN_EVALUATIONS`
-    evaluations, in threads otherwise.
+    ``workers``: tiles rendered at once (default: every core for NumPy, 1 for the other
+    backends, which thread inside operations); see :func:`parallel_plan` for when they
+    are processes and when threads.
     ``inputs``: kernel inputs already on the backend (for instance built from PyTorch
     tensors that require gradients, see :mod:`xbragg.differentiable`); by default
     they are made from ``exp`` by :func:`kernel_inputs`.  ``compile``: compile the
@@ -162,23 +194,20 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     xp = namespace(backend)
     dev = resolve_device(xp, backend, device)
     dt = resolve_dtype(xp, dtype)
-    # NumPy tiles run on all cores, each with a share of the budget.  Interpolation and phi
-    # carry-over keep one ordered stream: both depend on which pixel comes first in raster
-    # order.
-    ordered = exp.interpolate or exp.phi_carryover
-    if workers is None:
-        workers = min(os.cpu_count() or 1, 4) if backend == "numpy" else 1
-    if ordered:
-        workers = 1
-    step = tile_pixels or tile_size(exp, memory_budget_bytes, dtype, workers=workers, backend=backend)
-    inp = inputs if inputs is not None else kernel_inputs(exp, xp, dev, dt)
     det = exp.detector
     x0, x1, y0, y1 = roi_bounds(exp)
     nx, ny = x1 - x0 + 1, y1 - y0 + 1
-    if nx <= 0 or ny <= 0:
+    total = max(nx, 0) * max(ny, 0)
+    # interpolation and phi carry-over keep one ordered stream: both depend on which pixel
+    # comes first in raster order
+    mode, workers = parallel_plan(backend, workers, ordered=exp.interpolate or exp.phi_carryover,
+                                  evaluations=total * evaluations_per_pixel(exp),
+                                  tracing=trace_pixel is not None)
+    step = tile_pixels or tile_size(exp, memory_budget_bytes, dtype, workers=workers, backend=backend)
+    inp = inputs if inputs is not None else kernel_inputs(exp, xp, dev, dt)
+    if total == 0:
         image = xp.zeros((det.spixels, det.fpixels), dtype=dt, device=dev)
         return RenderResult(image=image, interpolation_fell_back=False, fallback_hkl=None, tiles=0)
-    total = nx * ny
     bounds = set(range(0, total, step)) | {total}
     traced = None
     if trace_pixel is not None:
@@ -222,13 +251,12 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     else:
         tile_kernel = tile_intensity
 
-    if workers > 1 and len(tiles_span) > 1:
+    if mode != "serial" and len(tiles_span) > 1:
         def one(span):
             spix, fpix, valid = tile_arrays(*span)
             rec = record if span[0] == traced else None
             return tile_kernel(inp, spix, fpix, valid=valid, record=rec)[0]
-        in_processes = (backend == "numpy" and traced is None and sys.platform.startswith("linux")
-                        and total * evaluations_per_pixel(exp) >= PROCESS_MIN_EVALUATIONS)
+        in_processes = mode == "processes"
         for span, values in zip(tiles_span, _map_tiles(one, tiles_span, workers, in_processes)):
             pieces.append(values)
             if progress is not None:
