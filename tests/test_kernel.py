@@ -11,7 +11,7 @@ import pytest
 
 import xbragg
 from xbragg.backends import namespace, to_numpy
-from xbragg.kernel.lattice import sincg
+from xbragg.kernel.lattice import sincg, sinpi_over_x
 from xbragg.kernel.structure_factor import lagrange_weights, tricubic_F
 from golden import GOLDEN
 
@@ -133,6 +133,14 @@ def test_sincg_matches_direct_form_away_from_integers():
     for n in (2.0, 5.0, 36.0):
         direct = np.sin(n * math.pi * h) / np.sin(math.pi * h)
         np.testing.assert_allclose(sincg(xp.asarray(h), n), direct, rtol=1e-9, atol=1e-9)
+
+
+def test_polynomial_sine_is_as_accurate_as_libm():
+    xp = namespace("numpy")
+    x = np.linspace(-0.5, 0.5, 100_001)
+    x = x[x != 0.0]
+    approx = sinpi_over_x(xp.asarray(x * x)) * x
+    np.testing.assert_allclose(approx, np.sin(np.pi * x), rtol=5e-16, atol=0)
 
 
 def test_sincg_at_integers_is_plus_minus_N():

@@ -70,10 +70,12 @@ def resolve_device(xp, backend: str, device: str | None) -> Any:
     return None
 
 
-def sin_per_element(xp) -> bool:
-    """True where ``xp.sin`` calls the C library once per element (NumPy, and the strict
-    namespace wrapping it): 10-20 ns per float64 value on a CPU, where a polynomial in
-    whole-array operations costs about 4 ns.  PyTorch (SLEEF) and CuPy vectorize sin."""
+def numpy_backed(xp) -> bool:
+    """True for NumPy and the strict namespace wrapping it, where the kernel picks other
+    forms of two operations: ``sin`` is a C library call per element (10-20 ns per float64,
+    where a polynomial in whole-array operations costs about 4 ns; PyTorch and CuPy
+    vectorize it), and array_api_compat's ``clip`` copies and assigns through masks (10x
+    slower than ``maximum`` then ``minimum``, which torch.compile fuses half as well)."""
     from array_api_compat import is_array_api_strict_namespace, is_numpy_namespace
     return is_numpy_namespace(xp) or is_array_api_strict_namespace(xp)
 

@@ -1,7 +1,7 @@
 """Sub-pixel positions, solid angle and sensor absorption (reference pixel loop)."""
 from __future__ import annotations
 
-from array_api_compat import array_namespace
+from .namespace import array_namespace
 
 
 def rotate_about_axes(xp, v, axis, angle):

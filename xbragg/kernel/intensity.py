@@ -15,10 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from array_api_compat import array_namespace, device
+from array_api_compat import device
 
 from .detector import capture_fraction, solid_angle, subpixel_positions
 from .lattice import lattice_factor, nearest_index
+from .namespace import array_namespace
 from .polarization import polarization_factor
 from .structure_factor import interpolation_out_of_range, nearest_F, tricubic_F
 from .vectors import unit3

@@ -8,24 +8,27 @@ from __future__ import annotations
 
 import math
 
-from array_api_compat import array_namespace
-
-from ..backends import sin_per_element
+from ..backends import numpy_backed
+from .namespace import array_namespace
 
 # sqrt of the volume ratio between cube and sphere, as the reference uses for ROUND
 ROUND_SCALE = 0.723601254558268
 
-# Taylor coefficients of sin(pi x) / x in powers of x^2: ten terms reach float64 rounding
-# on |x| <= 1/2 (the first left out is (pi/2)^21/21! = 2.6e-16 there)
-_SINPI_OVER_X = tuple((-1) ** k * math.pi ** (2 * k + 1) / math.factorial(2 * k + 1) for k in range(10))
+# sin(pi x) / x as a polynomial in x^2 on |x| <= 1/2: a least-squares fit in relative error at
+# 200 Chebyshev nodes of x^2 in [0, 1/4], solved with mpmath at 50 digits; the fit is within
+# 1.4e-16 of the function, and evaluated in float64 within 4e-16 (two Taylor terms fewer
+# than the series needs for the same accuracy)
+_SINPI_OVER_X = (3.1415926535897927, -5.167712780049753, 2.550164039859758, -0.5992645287752849,
+                 0.08214587825182912, -0.007370361044587664, 0.00046597753966745733,
+                 -2.1122865974926816e-05)
 
 
 def sinpi_over_x(x2):
-    """sin(pi x) / x from x2 = x^2, for |x| <= 1/2 (relative error ~1e-16 in float64).
+    """sin(pi x) / x from x2 = x^2, for |x| <= 1/2 (relative error < 4e-16 in float64).
 
     Horner's rule, updating one array in place (the updates keep it in cache):
     on NumPy about twice as fast as ``sin`` of float64, a C library call per
-    element.  Used where :func:`~xbragg.backends.sin_per_element` says so.
+    element.  Used where :func:`~xbragg.backends.numpy_backed` says so.
     """
     p = x2 * _SINPI_OVER_X[-1]
     p += _SINPI_OVER_X[-2]
@@ -55,7 +58,7 @@ def sincg(h, n_cells: float, *, nearest=None, signed: bool = True):
     Nf = n_cells * f
     m = xp.round(Nf)
     g = Nf - m
-    if sin_per_element(xp):
+    if numpy_backed(xp):
         ratio = (g / f) * (sinpi_over_x(g * g) / sinpi_over_x(f * f))
     else:
         ratio = xp.sin(math.pi * g) / xp.sin(math.pi * f)

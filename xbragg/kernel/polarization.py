@@ -1,7 +1,7 @@
 """Polarization factor of the scattered beam (reference ``polarization_factor``)."""
 from __future__ import annotations
 
-from array_api_compat import array_namespace
+from .namespace import array_namespace
 
 from .vectors import cross3, dot3, unit3
 

@@ -1,7 +1,10 @@
 """Structure-factor lookup: nearest grid node, and tricubic (Lagrange) interpolation."""
 from __future__ import annotations
 
-from array_api_compat import array_namespace, device
+from array_api_compat import device
+
+from ..backends import numpy_backed
+from .namespace import array_namespace
 
 
 
@@ -17,6 +20,15 @@ def pad_table(F, default_F: float):
     return padded
 
 
+def clamp(x, low: int | float, high: int | float):
+    """x limited to [low, high], in the form the backend runs fastest (see
+    :func:`~xbragg.backends.numpy_backed`)."""
+    xp = array_namespace(x)
+    if numpy_backed(xp):
+        return xp.minimum(xp.maximum(x, low), high)
+    return xp.clip(x, low, high)
+
+
 def nearest_F(nearest: tuple, F_padded_flat, *, origin: tuple[int, int, int],
               shape: tuple[int, int, int], default_F: float, have_table: bool):
     """F of the nearest node (h0, k0, l0), or ``default_F`` outside the table.
@@ -30,9 +42,9 @@ def nearest_F(nearest: tuple, F_padded_flat, *, origin: tuple[int, int, int],
     xp = array_namespace(*nearest)
     if not have_table:
         return xp.full_like(nearest[0], default_F)
-    # clamped while still floating (scalar bounds), then whole numbers in int64, exact for
-    # any table size and dtype
-    rel = [xp.astype(xp.clip(n - float(o - 1), 0.0, float(s + 1)), xp.int64)
+    # clamped while still floating, then whole numbers in int64, exact for any table size
+    # and dtype
+    rel = [xp.astype(clamp(n - float(o - 1), 0.0, float(s + 1)), xp.int64)
            for n, o, s in zip(nearest, origin, shape)]
     flat = (rel[0] * ((shape[1] + 2) * (shape[2] + 2)) + rel[1] * (shape[2] + 2)) + rel[2]
     return xp.reshape(xp.take(F_padded_flat, xp.reshape(flat, (-1,)), axis=0), flat.shape)
@@ -78,7 +90,7 @@ def tricubic_F(hkl, F_flat, *, origin: tuple[int, int, int], shape: tuple[int, i
     rel = []
     for axis in range(3):
         r = nodes[..., axis, :] - origin[axis]
-        rel.append(xp.clip(r, 0, shape[axis] - 1))
+        rel.append(clamp(r, 0, shape[axis] - 1))
     hi = rel[0][..., :, None, None]
     ki = rel[1][..., None, :, None]
     li = rel[2][..., None, None, :]

@@ -1,7 +1,7 @@
 """3-vector helpers on (..., 3) arrays, in the reference's component and summation order."""
 from __future__ import annotations
 
-from array_api_compat import array_namespace
+from .namespace import array_namespace
 
 
 def dot3(x, y):
