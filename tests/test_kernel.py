@@ -188,3 +188,9 @@ def test_compiled_torch_kernel_matches_eager(experiment):
     # 400 pixels in 64-pixel tiles: the short last tile is padded to the compiled shape
     compiled = to_numpy(xbragg.render(experiment, backend="torch", compile=True, tile_pixels=64).image)
     np.testing.assert_allclose(compiled, eager, rtol=1e-12, atol=1e-12 * eager.max())
+    # a second render reuses every compiled graph: a recompilation (a guard on some state
+    # the kernel changes, for instance a cache it fills) would cost seconds per render
+    import torch._dynamo
+    with torch._dynamo.config.patch(error_on_recompile=True):
+        again = to_numpy(xbragg.render(experiment, backend="torch", compile=True, tile_pixels=64).image)
+    np.testing.assert_array_equal(again, compiled)
