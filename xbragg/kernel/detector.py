@@ -36,10 +36,13 @@ def subpixel_positions(spix, fpix, sub_index, layer_offset_m, *, subpixel_size_m
     subF = xp.astype(sub_index[:, 1], dtype)
     sp = xp.astype(spix, dtype)[:, None] * oversample + subS[None, :]
     fp = xp.astype(fpix, dtype)[:, None] * oversample + subF[None, :]
-    Fdet = (subpixel_size_m * fp + subpixel_size_m / 2.0)[:, None, :, None]   # (P,1,S,1)
-    Sdet = (subpixel_size_m * sp + subpixel_size_m / 2.0)[:, None, :, None]
-    Odet = layer_offset_m[None, :, None, None]                                 # (1,T,1,1)
-    pos = Fdet * fdet + Sdet * sdet + Odet * odet + pix0
+    Fdet = (subpixel_size_m * fp + subpixel_size_m / 2.0)[:, None, :]   # (P,1,S)
+    Sdet = (subpixel_size_m * sp + subpixel_size_m / 2.0)[:, None, :]
+    Odet = layer_offset_m[None, :, None]                                 # (1,T,1)
+    # one component at a time (then stacked): NumPy runs a trailing axis of 3 several
+    # times slower than scalar operands
+    pos = xp.stack([((Fdet * fdet[c] + Sdet * sdet[c]) + Odet * odet[c]) + pix0[c] for c in range(3)],
+                   axis=-1)
     if curved:
         # reference: treat the lab-frame y and z of the flat position as angles (rad) about
         # the slow then the fast axis, keeping every pixel at "distance" from the sample

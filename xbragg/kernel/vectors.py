@@ -24,4 +24,5 @@ def unit3(v):
     xp = array_namespace(v)
     length = xp.sqrt(dot3(v, v))
     safe = xp.where(length == 0.0, xp.ones_like(length), length)
-    return v / safe[..., None], length
+    # component by component: a trailing axis of 3 is slow to broadcast in NumPy
+    return xp.stack([v[..., c] / safe for c in range(3)], axis=-1), length
