@@ -172,25 +172,29 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
     else:
         capture = xp.ones_like(omega)
 
-    d5 = diffracted[:, :, :, None, :]                                  # (P,T,S,1,3)
-    # one component at a time: NumPy runs a trailing axis of 3 several times slower
-    s_xyz = xp.stack([(diffracted[:, :, :, None, c] - inp.incident[:, c]) / inp.wavelength_m
-                      for c in range(3)], axis=0)                      # (3,P,T,S,N)
-    P, T, S, N = s_xyz.shape[1:]
+    # scattering vectors laid out (3, T, S, N, P) from the start: every later operation
+    # runs along pixels (NumPy broadcasts a trailing axis of 3 several times slower, and
+    # torch.compile fuses this broadcast better than a stack of components)
+    P, T, S = diffracted.shape[:3]
+    N = inp.incident.shape[0]
+    d_by_axis = c_order(xp.permute_dims(diffracted, (3, 1, 2, 0)))[:, :, :, None, :]   # (3,T,S,1,P)
+    incident_by_axis = xp.reshape(xp.permute_dims(inp.incident, (1, 0)), (3, 1, 1, N, 1))
+    by_axis = (d_by_axis - incident_by_axis) / xp.reshape(inp.wavelength_m, (1, 1, 1, N, 1))
     R = inp.rotations
     if inp.dmin_m > 0.0:
-        stol = 0.5 * xp.sqrt(s_xyz[0, ...] * s_xyz[0, ...] + s_xyz[1, ...] * s_xyz[1, ...]
-                             + s_xyz[2, ...] * s_xyz[2, ...])
+        stol = 0.5 * xp.sqrt(by_axis[0, ...] * by_axis[0, ...] + by_axis[1, ...] * by_axis[1, ...]
+                             + by_axis[2, ...] * by_axis[2, ...])
+        stol = xp.permute_dims(stol, (3, 0, 1, 2))                    # (P,T,S,N)
         safe = xp.where(stol > 0.0, stol, xp.ones_like(stol))
         keep = ~((stol > 0.0) & (inp.dmin_m > 0.5 / safe))
     else:
-        keep = xp.ones((P, T, S, N), dtype=xp.bool, device=device(s_xyz))
+        keep = xp.ones((P, T, S, N), dtype=xp.bool, device=device(by_axis))
     if valid is not None:
         keep = keep & valid[:, None, None, None]
-    polar = polarization_factor(inp.incident, d5, inp.polar_axis, kahn_factor=inp.kahn)  # (P,T,S,N)
+    polar = polarization_factor(inp.incident, diffracted[:, :, :, None, :], inp.polar_axis,
+                                kahn_factor=inp.kahn)                                  # (P,T,S,N)
 
     # from here on (T, S, N, R, P): see the module docstring
-    by_axis = c_order(xp.permute_dims(s_xyz, (0, 2, 3, 4, 1)))                # (3,T,S,N,P)
     components = tuple(by_axis[c, ...] for c in range(3))
     hkl = miller_indices(components, inp.cells)
     carry_next = None
@@ -286,7 +290,7 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
     if record is not None:
         full = (T, S, N, R, P)
         record.update(pos=pos, diffracted=diffracted, airpath=airpath, omega=omega, capture=capture,
-                      scattering=xp.stack([s_xyz[c, ...] for c in range(3)], axis=-1), keep=keep, polar=polar,
+                      scattering=xp.permute_dims(by_axis, (4, 1, 2, 3, 0)), keep=keep, polar=polar,
                       hkl=loop_order(xp.stack(hkl, axis=-1)), nearest=loop_order(xp.stack(nearest, axis=-1)),
                       F_latt=loop_order(F_latt), term=loop_order(term),
                       F_latt_parts=tuple(loop_order(p) for p in latt_parts) if latt_parts else None,
