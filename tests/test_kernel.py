@@ -107,6 +107,9 @@ def test_parallel_plan():
     big, small = 10**8, 10
     assert plan("numpy", None, ordered=False, evaluations=big, tracing=False)[0] == "processes"
     assert plan("numpy", 3, ordered=False, evaluations=big, tracing=False) == ("processes", 3)
+    # no more workers than the work pays for
+    threshold = importlib.import_module("xbragg.render").PROCESS_MIN_EVALUATIONS
+    assert plan("numpy", 64, ordered=False, evaluations=3 * threshold, tracing=False) == ("processes", 3)
     assert plan("numpy", None, ordered=False, evaluations=small, tracing=False) == ("serial", 1)
     assert plan("numpy", 2, ordered=False, evaluations=small, tracing=False) == ("threads", 2)
     # the trace's record must stay in this process; ordered streams never split

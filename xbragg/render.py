@@ -149,8 +149,8 @@ def parallel_plan(backend: str, workers: int | None, *, ordered: bool, evaluatio
     """How a render's tiles run: ("serial", 1), ("processes", n) or ("threads", n).
 
     NumPy: forked processes on Linux for renders of at least
-    :data:`PROCESS_MIN_EVALUATIONS` evaluations (every core by default), serial
-    below; threads where forking is not possible (other systems, a daemonic
+    :data:`PROCESS_MIN_EVALUATIONS` evaluations (every core by default, at most
+    one per that many evaluations), serial below; threads where forking is not possible (other systems, a daemonic
     process, a traced render, whose record stays in this process) or when
     ``workers`` asks for them on a small render.  The other backends thread
     inside their operations: serial unless ``workers`` says otherwise.
@@ -164,7 +164,8 @@ def parallel_plan(backend: str, workers: int | None, *, ordered: bool, evaluatio
     can_fork = (backend == "numpy" and sys.platform.startswith("linux") and not tracing
                 and not multiprocessing.current_process().daemon)
     if large and can_fork:
-        return "processes", n
+        # each worker is worth its fork only with PROCESS_MIN_EVALUATIONS of work
+        return "processes", min(n, max(2, evaluations // max(1, PROCESS_MIN_EVALUATIONS)))
     if large or workers is not None:
         return "threads", n
     return "serial", 1
