@@ -21,7 +21,6 @@ from .backends import compiled_kernel, namespace, resolve_device, resolve_dtype,
 from .constants import R_E_SQR_M2
 from .errors import InputError
 from .kernel.intensity import KernelInputs, tile_intensity
-from .kernel.structure_factor import pad_table
 from .setup.experiment import Experiment
 
 DEFAULT_MEMORY_BUDGET_BYTES = 128 * 2**20
@@ -75,7 +74,9 @@ def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
         origin = (0, 0, 0)
     shape = tuple(int(s) for s in F_grid.shape)
     F_flat = F_grid.reshape(-1)
-    F_padded_flat = pad_table(F_grid, exp.default_F).reshape(-1)
+    # one plane of default_F on every side: nearest-node lookups clamp into it (nearest_F)
+    F_padded = np.full(tuple(n + 2 for n in shape), float(exp.default_F))
+    F_padded[1:-1, 1:-1, 1:-1] = F_grid
     cr = exp.crystal
     return KernelInputs(
         fdet=arr(det.fdet), sdet=arr(det.sdet), odet=arr(det.odet), pix0=arr(det.pix0),
@@ -86,7 +87,7 @@ def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
         polar_axis=arr(det.polar_vector), cells=arr(cells),
         carried_cells=arr(carried) if exp.phi_carryover else None,
         reciprocal=arr(np.stack([cr.a_star, cr.b_star, cr.c_star])), F_flat=arr(F_flat),
-        F_padded_flat=arr(F_padded_flat),
+        F_padded_flat=arr(F_padded.reshape(-1)),
         rotations=cells.shape[0], subpixel_size_m=det.pixel_size_m / o, pixel_size_m=det.pixel_size_m,
         oversample=o, close_distance_m=det.close_distance_m, distance_m=det.distance_m,
         curved=det.curved, point_pixel=det.point_pixel, thick=exp.thickness.thick_m != 0.0,

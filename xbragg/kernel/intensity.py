@@ -214,8 +214,8 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
     F_latt, latt_parts = lattice_factor(hkl, shape=inp.shape, Na=inp.Na, Nb=inp.Nb, Nc=inp.Nc,
                                         fudge=inp.fudge, reciprocal=inp.reciprocal, nearest=nearest,
                                         signed=record is not None)
-    ordered_terms = (interp_active is not None or inp.oversample_thick or inp.oversample_polar
-                     or inp.oversample_omega)
+    per_subpixel = inp.oversample_thick or inp.oversample_polar or inp.oversample_omega
+    ordered_terms = interp_active is not None or per_subpixel
     reached = pixel_last(keep)[..., None, :]                              # (T,S,N,1,P)
     if not inp.water and (ordered_terms or record is not None):
         # the reference skips zero lattice factors (no multiplier, no interpolation check);
@@ -253,7 +253,7 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
     term = F_cell * F_cell * F_latt * F_latt
     if inp.dmin_m > 0.0 or valid is not None or ordered_terms or record is not None:
         term = xp.where(reached, term, xp.zeros_like(term))
-    if inp.oversample_thick or inp.oversample_polar or inp.oversample_omega:
+    if per_subpixel:
         # reference quirk: with per-sub-pixel corrections it multiplies the running sum,
         # I = (I + term) * factor, at every evaluation; reproduced with suffix products
         mult = xp.ones_like(term)

@@ -7,17 +7,8 @@ from ..backends import numpy_backed
 from .namespace import array_namespace
 
 
-
 def _flat_index(hi, ki, li, shape):
     return (hi * shape[1] + ki) * shape[2] + li
-
-
-def pad_table(F, default_F: float):
-    """The grid with one plane of ``default_F`` on every side, for clamped nearest lookups."""
-    import numpy as np
-    padded = np.full(tuple(n + 2 for n in F.shape), float(default_F))
-    padded[1:-1, 1:-1, 1:-1] = F
-    return padded
 
 
 def clamp(x, low: int | float, high: int | float):
@@ -34,9 +25,9 @@ def nearest_F(nearest: tuple, F_padded_flat, *, origin: tuple[int, int, int],
     """F of the nearest node (h0, k0, l0), or ``default_F`` outside the table.
 
     nearest: (h0, k0, l0), whole-number arrays of one shape (ceil(h - 0.5), ...);
-    F_padded_flat: the flattened (h, k, l) grid of :func:`pad_table` (C order),
-    whose border holds ``default_F``: indices are clamped into the border, so no
-    separate inside test is needed.  ``shape`` is the unpadded grid shape.
+    F_padded_flat: the flattened (h, k, l) grid (C order) with one plane of
+    ``default_F`` added on every side (``render.kernel_inputs``): indices are
+    clamped into that border, so no separate inside test is needed.  ``shape`` is the unpadded grid shape.
     Returns an array of the indices' shape.
     """
     xp = array_namespace(*nearest)
@@ -46,7 +37,7 @@ def nearest_F(nearest: tuple, F_padded_flat, *, origin: tuple[int, int, int],
     # and dtype
     rel = [xp.astype(clamp(n - float(o - 1), 0.0, float(s + 1)), xp.int64)
            for n, o, s in zip(nearest, origin, shape)]
-    flat = (rel[0] * ((shape[1] + 2) * (shape[2] + 2)) + rel[1] * (shape[2] + 2)) + rel[2]
+    flat = _flat_index(*rel, tuple(s + 2 for s in shape))
     return xp.reshape(xp.take(F_padded_flat, xp.reshape(flat, (-1,)), axis=0), flat.shape)
 
 
