@@ -83,6 +83,20 @@ def test_numpy_parameters_render_on_numpy():
     np.testing.assert_allclose(image, xbragg.render(exp).image, rtol=1e-12, atol=0)
 
 
+@pytest.mark.parametrize("device_name", [None, "device1"])
+def test_strict_parameters_render_on_their_own_device(device_name):
+    # the render takes namespace, device and dtype from the parameters themselves
+    xs = pytest.importorskip("array_api_strict")
+    exp = _experiment(case("triclinic_misset")["args"] + SMALL)
+    dev = None if device_name is None else xs.Device(device_name)
+    params = Parameters.from_experiment(exp, xp=xs, device=dev, dtype=xs.float32)
+    image = simulate(exp, params)
+    assert image.dtype == xs.float32 and image.device == params.a_A.device
+    ref = xbragg.render(exp, dtype="float32").image
+    np.testing.assert_allclose(np.asarray(xs.asarray(image, device=xs.Device("CPU_DEVICE"))), ref,
+                               rtol=1e-4, atol=1e-4 * float(ref.max()))
+
+
 def test_changed_parameters_match_a_rebuilt_experiment():
     """Moving a parameter gives the image of the experiment built with that flag."""
     base = "-cell 70 80 90 75 85 95 -default_F 100 -lambda 1.5 -N 4 -detpixels 16 -misset 10 20 30"

@@ -43,6 +43,17 @@ def namespace(backend: str):
     return xp
 
 
+def backend_of(xp) -> str:
+    """The backend name of an array namespace (the inverse of :func:`namespace`)."""
+    from array_api_compat import (is_array_api_strict_namespace, is_cupy_namespace, is_numpy_namespace,
+                                  is_torch_namespace)
+    for name, test in (("numpy", is_numpy_namespace), ("torch", is_torch_namespace),
+                       ("cupy", is_cupy_namespace), ("array_api_strict", is_array_api_strict_namespace)):
+        if test(xp):
+            return name
+    raise BackendError(f"no xbragg backend for the array namespace {xp!r}")
+
+
 def resolve_dtype(xp, dtype: str):
     """The namespace's dtype object for ``"float64"`` or ``"float32"``."""
     if dtype not in ("float64", "float32"):

@@ -1,4 +1,5 @@
 """Physical and numerical constants, with the reference's values where it fixes them."""
+import sys
 
 # degrees per radian exactly as the reference forms it (180.0*M_1_PI), so that
 # angle conversions round the same way
@@ -11,3 +12,6 @@ DEFAULT_FLUENCE = 125932015286227086360700780544.0  # photons/m^2
 WATER_F = 2.57                             # forward-scattering F of water (electrons)
 WATER_MW = 18.0                            # g/mol
 HC_EV_A = 12398.42                         # lambda[A] = HC_EV_A / energy[eV]
+
+# smallest normal double (C's DBL_MIN): the reference's guard against dividing by zero
+DBL_MIN = sys.float_info.min

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
-from array_api_compat import device as device_of
+from array_api_compat import array_namespace, device as device_of
 
-from .backends import compiled_kernel, namespace, resolve_device, resolve_dtype, to_numpy
+from .backends import backend_of, compiled_kernel, namespace, resolve_device, resolve_dtype, to_numpy
 from .constants import R_E_SQR_M2
 from .errors import InputError
 from .kernel.intensity import KernelInputs, tile_intensity
@@ -188,14 +188,21 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     backends, which thread inside operations); see :func:`parallel_plan` for when they
     are processes and when threads.
     ``inputs``: kernel inputs already on the backend (for instance built from PyTorch
-    tensors that require gradients, see :mod:`xbragg.differentiable`); by default
+    tensors that require gradients, see :mod:`xbragg.differentiable`); their namespace,
+    device and dtype then replace ``backend``, ``device`` and ``dtype``.  By default
     they are made from ``exp`` by :func:`kernel_inputs`.  ``compile``: compile the
     kernel where the backend can (PyTorch); ``None`` decides from the image size
     (:func:`xbragg.backends.compiled_kernel`).
     """
-    xp = namespace(backend)
-    dev = resolve_device(xp, backend, device)
-    dt = resolve_dtype(xp, dtype)
+    if inputs is not None:
+        # the inputs' own namespace, device and dtype (for instance tensors that require grad)
+        xp = array_namespace(inputs.fdet)
+        backend, dev, dt = backend_of(xp), device_of(inputs.fdet), inputs.fdet.dtype
+        dtype = "float32" if dt == xp.float32 else "float64"
+    else:
+        xp = namespace(backend)
+        dev = resolve_device(xp, backend, device)
+        dt = resolve_dtype(xp, dtype)
     det = exp.detector
     x0, x1, y0, y1 = roi_bounds(exp)
     nx, ny = x1 - x0 + 1, y1 - y0 + 1

@@ -11,16 +11,12 @@ sin = 0 the formulas return their input exactly, and the angle stays differentia
 """
 from __future__ import annotations
 
-import sys
-
 from array_api_compat import device
 
-from ..constants import RTD
+from ..constants import DBL_MIN, RTD
 from ..kernel.detector import rotate_about_axes
 from ..kernel.vectors import cross3, dot3, unit3
 from ..setup.detector import beam_centre_fs
-
-DBL_MIN = sys.float_info.min
 
 
 def rotate_xyz(xp, v, rotx, roty, rotz):
@@ -36,16 +32,17 @@ def rotate_xyz(xp, v, rotx, roty, rotz):
 
 
 def detector_frame(xp, det, *, distance_mm, beam_x_mm, beam_y_mm, rotx_deg, roty_deg, rotz_deg,
-                   twotheta_deg, const):
+                   twotheta_deg, beam, twotheta_axis, basis0):
     """fdet, sdet, odet, pix0 (m), close distance and distance (m) of the rotated detector.
 
     ``det``: the host :class:`~xbragg.setup.detector.DetectorGeometry` (convention, pivot,
-    pixel size); ``const(np_array)`` moves a host vector to the working namespace.
+    pixel size); ``beam``, ``twotheta_axis`` and ``basis0`` (fdet, sdet, odet before the
+    rotations): its vectors, already in the working namespace.
     ``beam_x_mm``/``beam_y_mm`` are -Xbeam/-Ybeam of the convention (BEAM pivot) or the
     near point along fast and slow before the rotations (SAMPLE pivot).
     """
-    beam, tt_axis = const(det.beam), const(det.twotheta_axis)
-    fdet, sdet, odet = const(det.fdet0), const(det.sdet0), const(det.odet0)
+    tt_axis = twotheta_axis
+    fdet, sdet, odet = basis0
     rx, ry, rz, tt = rotx_deg / RTD, roty_deg / RTD, rotz_deg / RTD, twotheta_deg / RTD
     ratio = dot3(beam, rotate_xyz(xp, odet, rx, ry, rz))
     ratio = xp.where(ratio == 0.0, xp.full_like(ratio, DBL_MIN), ratio)

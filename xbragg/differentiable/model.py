@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from array_api_compat import array_namespace, device as device_of
@@ -12,6 +14,7 @@ from ..render import kernel_inputs, render
 from ..setup.experiment import water_background
 from .geometry import crystal_vectors, detector_frame, reciprocal_from_cell, rotate_xyz, rotated_cells
 from .parameters import Parameters
+
 
 def crystal_orientation(exp) -> np.ndarray | None:
     """Constant map U with a*, b*, c* = R_misset U B(cell) for ``-mat`` crystals, else ``None``.
@@ -35,62 +38,70 @@ def crystal_orientation(exp) -> np.ndarray | None:
     return Rm.T @ A @ np.linalg.inv(B)
 
 
-def differentiable_fields(exp, params: Parameters, *, orientation=None) -> dict:
+@dataclass(frozen=True)
+class DeviceConstants:
+    """The host constants :func:`differentiable_fields` needs, on the parameters' device.
+
+    Made once per :class:`Simulator`, so that a refinement step uploads nothing.
+    """
+
+    beam: Any
+    twotheta_axis: Any
+    basis0: tuple                   # fdet, sdet, odet before the detector rotations
+    orientation: Any                # crystal_orientation, or None
+    umats: Any                      # mosaic rotations, or None without mosaic spread
+    spindle: Any
+    wavelength_ratio: Any           # each source's wavelength over the nominal one
+    carried_steps: Any              # phi step each step reuses (carry-over), or None
+
+    @classmethod
+    def of(cls, exp, xp, dtype, device, orientation=None) -> "DeviceConstants":
+        def const(x):
+            return xp.asarray(np.asarray(x, dtype=np.float64), dtype=dtype, device=device)
+        det = exp.detector
+        return cls(beam=const(det.beam), twotheta_axis=const(det.twotheta_axis),
+                   basis0=(const(det.fdet0), const(det.sdet0), const(det.odet0)),
+                   orientation=None if orientation is None else const(orientation),
+                   umats=const(exp.mosaic_umats) if exp.mosaic_spread_rad > 0.0 else None,
+                   spindle=const(det.spindle_axis),
+                   wavelength_ratio=const(exp.sources.wavelength_m / exp.wavelength_m),
+                   # which step each carried step reuses is a discrete choice, made on the host
+                   carried_steps=(xp.asarray(exp.phi.carried_steps, device=device)
+                                  if exp.phi_carryover else None))
+
+
+def differentiable_fields(exp, params: Parameters, *, constants: DeviceConstants | None = None) -> dict:
     """The :class:`KernelInputs` fields that depend on ``params``, as arrays of its namespace.
 
     Detector basis, pix0, distances, cells of every (phi step, mosaic domain) (and their
     phi carry-over copy), reciprocal vectors, source wavelengths, scale and water
-    background.  ``orientation``: :func:`crystal_orientation` of ``exp`` (computed when
-    not given).
+    background.  ``constants``: :class:`DeviceConstants` of ``exp`` on the parameters'
+    device (made when not given).
     """
     p = params
     xp = array_namespace(p.a_A)
-    dtype, dev = p.a_A.dtype, device_of(p.a_A)
-
-    def const(x):
-        return xp.asarray(np.asarray(x, dtype=np.float64), dtype=dtype, device=dev)
-
-    if orientation is None:
-        orientation = crystal_orientation(exp)
+    if constants is None:
+        constants = DeviceConstants.of(exp, xp, p.a_A.dtype, device_of(p.a_A), crystal_orientation(exp))
+    k = constants
     fdet, sdet, odet, pix0, close, distance = detector_frame(
         xp, exp.detector, distance_mm=p.distance_mm, beam_x_mm=p.beam_x_mm, beam_y_mm=p.beam_y_mm,
         rotx_deg=p.rotx_deg, roty_deg=p.roty_deg, rotz_deg=p.rotz_deg, twotheta_deg=p.twotheta_deg,
-        const=const)
+        beam=k.beam, twotheta_axis=k.twotheta_axis, basis0=k.basis0)
     real, recip = crystal_vectors(
         xp, a_A=p.a_A, b_A=p.b_A, c_A=p.c_A, alpha_deg=p.alpha_deg, beta_deg=p.beta_deg,
         gamma_deg=p.gamma_deg, misset_deg=(p.misset_x_deg, p.misset_y_deg, p.misset_z_deg),
-        orientation=None if orientation is None else const(orientation))
-    umats = const(exp.mosaic_umats) if exp.mosaic_spread_rad > 0.0 else None
+        orientation=k.orientation)
     cells = rotated_cells(xp, real, phi0_deg=p.phi0_deg, phistep_rad=exp.phi.phistep_rad,
-                          phisteps=exp.phi.phisteps, spindle=const(exp.detector.spindle_axis), umats=umats)
+                          phisteps=exp.phi.phisteps, spindle=k.spindle, umats=k.umats)
 
     def flattened(c):                                    # (steps, D, 3, 3) -> (R, 3, 3)
         return xp.reshape(c, (-1, 3, 3))
-    carried = None
-    if exp.phi_carryover:
-        # which step each carried step reuses is a discrete choice, resolved on the host
-        index = xp.asarray(exp.phi.carried_steps, device=dev)
-        carried = flattened(xp.take(cells, index, axis=0))
-
-    ratio = const(exp.sources.wavelength_m / exp.wavelength_m)
-    background = water_background(exp.water_m, p.fluence) if exp.water_m != 0.0 else exp.background_I
+    carried = None if k.carried_steps is None else flattened(xp.take(cells, k.carried_steps, axis=0))
     return dict(
         fdet=fdet, sdet=sdet, odet=odet, pix0=pix0, close_distance_m=close, distance_m=distance,
         cells=flattened(cells), carried_cells=carried, reciprocal=xp.stack(list(recip)),
-        wavelength_m=(p.wavelength_A / 1e10) * ratio, scale=R_E_SQR_M2 * p.fluence,
-        background_I=background)
-
-
-def backend_name(xp) -> str:
-    """The :func:`xbragg.render` backend name of an array namespace."""
-    from array_api_compat import is_cupy_namespace, is_numpy_namespace, is_torch_namespace
-    for name, test in (("torch", is_torch_namespace), ("numpy", is_numpy_namespace),
-                       ("cupy", is_cupy_namespace)):
-        if test(xp):
-            return name
-    if getattr(xp, "__name__", "") == "array_api_strict":
-        return "array_api_strict"
-    raise ValueError(f"no xbragg backend for the array namespace {xp!r}")
+        wavelength_m=(p.wavelength_A / 1e10) * k.wavelength_ratio, scale=R_E_SQR_M2 * p.fluence,
+        background_I=water_background(exp.water_m, p.fluence))
 
 
 class Simulator:
@@ -104,24 +115,19 @@ class Simulator:
 
     def __init__(self, exp, params: Parameters, **render_kwargs):
         self.exp = exp
-        xp = array_namespace(params.a_A)
-        self._backend = backend_name(xp)
-        dev = device_of(params.a_A)
-        self._device = None if self._backend == "numpy" else str(dev)
-        self._dtype = "float32" if params.a_A.dtype == xp.float32 else "float64"
-        self.base: KernelInputs = kernel_inputs(exp, xp, dev, params.a_A.dtype)
-        self.orientation = crystal_orientation(exp)
+        xp, dev, dtype = array_namespace(params.a_A), device_of(params.a_A), params.a_A.dtype
+        self.base: KernelInputs = kernel_inputs(exp, xp, dev, dtype)
+        self.constants = DeviceConstants.of(exp, xp, dtype, dev, crystal_orientation(exp))
         self.render_kwargs = render_kwargs
 
     def inputs(self, params: Parameters) -> KernelInputs:
         """Kernel inputs for ``params``."""
         return dataclasses.replace(self.base, **differentiable_fields(self.exp, params,
-                                                                      orientation=self.orientation))
+                                                                      constants=self.constants))
 
     def __call__(self, params: Parameters):
         """Image (spixels, fpixels), photons per pixel, differentiable in ``params``."""
-        return render(self.exp, backend=self._backend, device=self._device, dtype=self._dtype,
-                      inputs=self.inputs(params), **self.render_kwargs).image
+        return render(self.exp, inputs=self.inputs(params), **self.render_kwargs).image
 
 
 def simulate(exp, params: Parameters, **render_kwargs):

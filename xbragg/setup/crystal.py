@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +12,6 @@ from ..io.matrix import read_mosflm_matrix
 from .options import SimulationOptions
 from .rotations import cross, dot, magnitude, rotate_xyz
 
-DBL_MIN = sys.float_info.min
 
 
 @dataclass(frozen=True)

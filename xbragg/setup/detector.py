@@ -9,17 +9,15 @@ before the rotations (SAMPLE) or re-derived from the beam centre after them
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..constants import RTD
+from ..constants import DBL_MIN, RTD
 from ..errors import InputError
 from .options import SimulationOptions
 from .rotations import cross, dot, rotate_axis, rotate_xyz, unitize
 
-DBL_MIN = sys.float_info.min
 #: largest image xbragg renders (pixels); larger requests are input mistakes
 MAX_IMAGE_PIXELS = 1 << 31
 
