@@ -145,3 +145,33 @@ def test_unwritable_output_fails_before_rendering(tmp_path, monkeypatch, capsys,
     monkeypatch.chdir(tmp_path)
     err = _fail(SMALL + [flag, "no_such_dir/out.img"], capsys)
     assert flag in err and "no_such_dir" in err
+
+
+def test_image_stats_nan_reaches_sums_and_full_mask_changes_nothing():
+    from xbragg.stats import image_stats
+
+    rng = np.random.default_rng(5)
+    image = rng.uniform(0.0, 10.0, size=(7, 9)).astype(np.float32)
+    image[4, 2] = image[1, 6] = image.max() + 1.0       # a tie: the first in raster order wins
+    roi = (0, 8, 0, 6)
+    full = np.ones(image.shape, dtype=bool)
+    kwargs = dict(pixel_size_m=1e-4, oversample=2, rows_per_chunk=3)
+    plain = image_stats(image, roi, None, **kwargs)
+    masked = image_stats(image, roi, full, **kwargs)
+    assert plain == masked
+    assert plain.rendered_pixels == image.size
+    sub = 1e-4 / 2
+    assert plain.max_I_x_m == sub * (6 * 2 + 1) + sub / 2
+    assert plain.max_I_y_m == sub * (1 * 2 + 1) + sub / 2
+
+    image[2, 3] = np.nan
+    for mask in (None, full):
+        stats = image_stats(image, roi, mask, **kwargs)
+        assert np.isnan(stats.mean) and np.isnan(stats.rms)
+        assert stats.rendered_pixels == image.size
+        assert stats.max_I == plain.max_I                # NaN is never the maximum
+    # a masked-off NaN is skipped, like any masked pixel
+    part = full.copy()
+    part[2, 3] = False
+    stats = image_stats(image, roi, part, **kwargs)
+    assert np.isfinite(stats.mean) and stats.rendered_pixels == image.size - 1

@@ -37,13 +37,19 @@ def image_stats(image32: np.ndarray, roi: tuple[int, int, int, int], mask: np.nd
         r1 = min(r0 + rows_per_chunk, y1 + 1)
         block = image32[r0:r1, x0:x1 + 1].astype(np.float64)
         if mask is not None:
-            block = np.where(mask[r0:r1, x0:x1 + 1], block, np.nan)
-        used = ~np.isnan(block) if mask is not None else None
-        n += block.size if used is None else int(used.sum())
-        total += float(np.nansum(block))
-        sumsqr += float(np.nansum(block * block))
-        if n and np.any(block > max_I):
-            k = int(np.nanargmax(block))         # first maximum in raster order
+            used = np.asarray(mask[r0:r1, x0:x1 + 1], dtype=bool)
+        else:
+            used = np.ones(block.shape, dtype=bool)
+        values = block if mask is None else block[used]   # NaN reaches the sums, as in the reference
+        n += values.size
+        total += float(values.sum())
+        sumsqr += float((values * values).sum())
+        # The reference's ``pixel > max_I`` is never true for NaN, so NaN cannot
+        # be the maximum; the running max only moves on a strictly larger value,
+        # so the first maximum in raster order wins.
+        candidates = np.where(used & ~np.isnan(block), block, -np.inf)
+        if candidates.size and candidates.max() > max_I:
+            k = int(np.argmax(candidates))     # first maximum in raster order
             sy, sx = divmod(k, block.shape[1])
             max_I, max_at = float(block[sy, sx]), (x0 + sx, r0 + sy)
     max_x = max_y = 0.0

@@ -74,3 +74,16 @@ def test_write_errors(tmp_path):
         write_float_image(tmp_path / "f.bin", np.zeros(3))
     with pytest.raises(OutputError):
         write_float_image(tmp_path / "no" / "f.bin", np.zeros((1, 1)))
+
+
+def test_directory_nul_name_and_truncated_gzip(tmp_path):
+    with pytest.raises(InputError) as info:
+        read_float_image(tmp_path, 1, 1, flag="-floatfile")
+    assert str(info.value).startswith("-floatfile: ") and "directory" in str(info.value)
+    with pytest.raises(InputError, match="not a usable file name"):
+        read_float_image(str(tmp_path / "a\0b.bin"), 1, 1, flag="-floatfile")
+    path = tmp_path / "float.bin.gz"
+    path.write_bytes(gzip.compress(bytes(4 * 6))[:-6])
+    with pytest.raises(InputError) as info:
+        read_float_image(path, 3, 2, flag="-floatfile")
+    assert "bad gzip data" in str(info.value) and str(path) in str(info.value)

@@ -8,6 +8,7 @@ import zlib
 import numpy as np
 
 from xbragg.errors import InputError
+from xbragg.io._text import read_bytes
 from xbragg.io.atomic import atomic_write_bytes
 
 __all__ = ["write_float_image", "read_float_image"]
@@ -35,24 +36,16 @@ def read_float_image(path: str | os.PathLike[str], fpixels: int, spixels: int, *
     A name ending in ``.gz`` is decompressed with gzip. Returns float32 of
     shape ``(spixels, fpixels)`` in native byte order. Raises
     :class:`InputError` (naming ``flag`` and ``path``) for a missing or
-    unreadable file, bad gzip data, or a size other than
+    unreadable file, a directory, bad gzip data, or a size other than
     ``4*fpixels*spixels`` bytes.
     """
     name = os.fspath(path)
-    try:
-        if name.endswith(".gz"):
-            with gzip.open(name, "rb") as handle:
-                raw = handle.read()
-        else:
-            with open(name, "rb") as handle:
-                raw = handle.read()
-    except FileNotFoundError:
-        raise InputError("file does not exist", flag=flag, path=name) from None
-    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise InputError(f"bad gzip data: {exc}", flag=flag, path=name) from None
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror or exc}", flag=flag,
-                         path=name) from None
+    raw = read_bytes(name, flag)
+    if name.endswith(".gz"):
+        try:
+            raw = gzip.decompress(raw)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise InputError(f"bad gzip data: {exc}", flag=flag, path=name) from None
     expected = 4 * fpixels * spixels
     if len(raw) != expected:
         raise InputError(f"{len(raw)} bytes, expected {expected} for {spixels} rows of "

@@ -38,9 +38,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .rotations import cross, unitize
+
 __all__ = [
     "IA", "IM", "AM", "IQ", "IR", "NTAB", "NDIV", "RNMX",
-    "ShuffleTable", "Ran1", "f32", "ran1", "gammln", "poidev", "gaussdev", "uniform3Ddev",
+    "ShuffleTable", "Ran1", "f32", "uniform3Ddev",
     "mosaic_rotation_umat", "umat2misset", "random_misset", "mosaic_umats",
     "noise_image", "numba_available", "clock_seed",
 ]
@@ -343,26 +345,6 @@ class Ran1:
         return uniform3Ddev(self)
 
 
-def ran1(gen: Ran1) -> float:
-    """Functional spelling of :meth:`Ran1.uniform`."""
-    return gen.uniform()
-
-
-def gammln(xx: float) -> float:
-    """The reference's ``gammln`` (ln Gamma of a float argument, float result)."""
-    return _gammln_py(f32(xx))
-
-
-def poidev(mean: float, gen: Ran1) -> float:
-    """Functional spelling of :meth:`Ran1.poisson`."""
-    return gen.poisson(mean)
-
-
-def gaussdev(gen: Ran1) -> float:
-    """Functional spelling of :meth:`Ran1.gauss`."""
-    return gen.gauss()
-
-
 def uniform3Ddev(gen: Ran1) -> tuple[float, float, float, float]:
     """A unit vector in a random direction, by cutting a sphere out of a cube.
 
@@ -421,28 +403,29 @@ def mosaic_rotation_umat(mosaicity: float, gen: Ran1) -> np.ndarray:
     ])
 
 
-def _normalise_rows(u):
-    mags = [math.sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]) for r in u]
-    for r, m in zip(u, mags):
-        if m > 0:
-            r[0] /= m
-            r[1] /= m
-            r[2] /= m
+def _unit_if_positive(v: np.ndarray) -> tuple[np.ndarray, float]:
+    """``v`` divided by its length when that is > 0, else ``v`` unchanged; and the length.
+
+    As ``umat2misset``'s inline ``if(m>0)`` in the C: unlike :func:`unitize`
+    alone, a zero (or NaN) length leaves the vector as it was, signed zeros
+    included.
+    """
+    unit, mag = unitize(v)
+    return (unit if mag > 0 else v), mag
+
+
+def _normalise_rows(u: list[np.ndarray]) -> list[float]:
+    """Normalise the rows of ``u`` in place (see :func:`_unit_if_positive`); their lengths."""
+    mags = []
+    for i, row in enumerate(u):
+        u[i], mag = _unit_if_positive(row)
+        mags.append(mag)
     return mags
 
 
-def _crosses(u):
-    (uxx, uxy, uxz), (uyx, uyy, uyz), (uzx, uzy, uzz) = u
-    out = []
-    for c in ((uxy * uyz - uxz * uyy, uxz * uyx - uxx * uyz, uxx * uyy - uxy * uyx),   # x cross y
-              (uyy * uzz - uyz * uzy, uyz * uzx - uyx * uzz, uyx * uzy - uyy * uzx),   # y cross z
-              (uzy * uxz - uzz * uxy, uzz * uxx - uzx * uxz, uzx * uxy - uzy * uxx)):  # z cross x
-        c = list(c)
-        m = math.sqrt(c[0] * c[0] + c[1] * c[1] + c[2] * c[2])
-        if m > 0:
-            c = [c[0] / m, c[1] / m, c[2] / m]
-        out.append(c)
-    return out
+def _crosses(u: list[np.ndarray]) -> list[np.ndarray]:
+    """Normalised x cross y, y cross z and z cross x of the rows of ``u``."""
+    return [_unit_if_positive(cross(a, b))[0] for a, b in ((u[0], u[1]), (u[1], u[2]), (u[2], u[0]))]
 
 
 def umat2misset(umat: np.ndarray) -> tuple[float, float, float]:
@@ -453,27 +436,27 @@ def umat2misset(umat: np.ndarray) -> tuple[float, float, float]:
     ``rotx = atan2(uzy, uzz)``, ``roty = atan2(-uzx, sqrt(uzy^2 + uzz^2))``,
     ``rotz = atan2(uyx, uxx)`` (with the reference's fallback when uzx^2 >= 1).
     """
-    u = [[float(v) for v in row] for row in np.asarray(umat, dtype=np.float64).reshape(3, 3)]
+    u = [row.copy() for row in np.asarray(umat, dtype=np.float64).reshape(3, 3)]
     mx, my, mz = _normalise_rows(u)
     if mx >= 0 and my <= 0 and mz <= 0:
-        u[1] = [0.0, 1.0, 0.0]
-        u[2] = [0.0, 0.0, 1.0]
+        u[1] = np.array([0.0, 1.0, 0.0])
+        u[2] = np.array([0.0, 0.0, 1.0])
     if mx <= 0 and my >= 0 and mz <= 0:
-        u[0] = [1.0, 0.0, 0.0]
-        u[2] = [0.0, 0.0, 1.0]
+        u[0] = np.array([1.0, 0.0, 0.0])
+        u[2] = np.array([0.0, 0.0, 1.0])
     if mx <= 0 and my <= 0 and mz >= 0:
-        u[0] = [1.0, 0.0, 0.0]
-        u[1] = [0.0, 1.0, 0.0]
+        u[0] = np.array([1.0, 0.0, 0.0])
+        u[1] = np.array([0.0, 1.0, 0.0])
     for _ in range(2):
         xcy, ycz, zcx = _crosses(u)
         if mx <= 0:
-            u[0] = list(ycz)
+            u[0] = ycz
         if my <= 0:
-            u[1] = list(zcx)
+            u[1] = zcx
         if mz <= 0:
-            u[2] = list(xcy)
+            u[2] = xcy
     _normalise_rows(u)
-    (uxx, uxy, _), (uyx, uyy, _), (uzx, uzy, uzz) = u
+    (uxx, uxy, _), (uyx, uyy, _), (uzx, uzy, uzz) = (row.tolist() for row in u)
     if uzx * uzx < 1.0:
         rotx = math.atan2(uzy, uzz)
         roty = math.atan2(-uzx, math.sqrt(uzy * uzy + uzz * uzz))
@@ -548,13 +531,13 @@ def noise_image(image32: np.ndarray, roi: tuple[int, int, int, int], adc: float,
     if core is not None:
         st = np.array([gen.idum] + gen.table.state, dtype=np.int64)
         gs = np.array(gen.table.gauss, dtype=np.float64)
+        *_, noise_loop = core                 # (ran1, gammln, gaussdev, poidev, noise loop)
         out = np.zeros(flat.size, dtype=np.int64)
-        total, overloads = core[4](flat, fpixels, spixels, xmin, xmax, ymin, ymax, float(adc), st, gs, out)
+        total, overloads = noise_loop(flat, fpixels, spixels, xmin, xmax, ymin, ymax, float(adc), st, gs, out)
         gen._put([int(v) for v in st])
         gen.table.gauss[:] = [int(gs[0]), float(gs[1])]
     else:
         st = gen._st()
-        out = np.zeros(flat.size, dtype=np.int64)
         out_list = [0] * flat.size
         total, overloads = _noise_loop_py(flat.tolist(), fpixels, spixels, xmin, xmax, ymin, ymax,
                                           float(adc), st, gen.table.gauss, out_list)
