@@ -197,3 +197,10 @@ def test_compiled_torch_kernel_matches_eager(experiment):
     with torch._dynamo.config.patch(error_on_recompile=True):
         again = to_numpy(xbragg.render(experiment, backend="torch", compile=True, tile_pixels=64).image)
     np.testing.assert_array_equal(again, compiled)
+
+
+def test_unusable_device_is_a_backend_error_for_library_users(experiment):
+    pytest.importorskip("torch")
+    from xbragg.backends import BackendError
+    with pytest.raises(BackendError, match="'nosuch'.*torch"):
+        xbragg.render(experiment, backend="torch", device="nosuch")

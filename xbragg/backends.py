@@ -62,7 +62,17 @@ def resolve_dtype(xp, dtype: str):
 
 
 def resolve_device(xp, backend: str, device: str | None) -> Any:
-    """A device object for ``device`` (None: the backend's default, CPU for torch)."""
+    """A device object for ``device`` (None: the backend's default, CPU for torch).
+
+    Raises :class:`BackendError` for a device the backend cannot use.
+    """
+    try:
+        return _device(xp, backend, device)
+    except (RuntimeError, ValueError, TypeError) as exc:   # e.g. torch.device("nosuch")
+        raise BackendError(f"cannot use device {device!r} with backend {backend}: {exc}") from None
+
+
+def _device(xp, backend: str, device: str | None) -> Any:
     if backend == "torch":
         import torch
         dev = torch.device(device or "cpu")
