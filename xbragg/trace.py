@@ -113,13 +113,10 @@ def trace_lines(exp: Experiment, record: dict, slow: int, fast: int) -> list[str
     out("oversample_thick", str(int(exp.oversample_thick)))
     out("oversample_polar", str(int(exp.oversample_polar)))
     out("oversample_omega", str(int(exp.oversample_omega)))
-    thick = exp.thickness.thick_m != 0.0
-    cf = (capture[T - 1, S - 1] if exp.oversample_thick else capture[T - 1, 0]) if thick else 1.0
+    # the kernel's capture is 1 without a sensor thickness, and its polar_used 1 with -nopolar
+    cf = capture[T - 1, S - 1] if exp.oversample_thick else capture[T - 1, 0]
     out("capture_fraction", _num(cf))
-    if exp.oversample_polar:
-        pol = polar[T - 1, S - 1, N - 1]
-    else:
-        pol = 1.0 if exp.nopolar else float(r["polar_used"][0])
+    pol = polar[T - 1, S - 1, N - 1] if exp.oversample_polar else float(r["polar_used"][0])
     out("polar", _num(pol))
     out("omega_pixel", _num(omega[T - 1, S - 1] if exp.oversample_omega else omega[0, 0]))
     out("cos_2theta", _num(float(np.dot(incident[N - 1], diffracted[T - 1, S - 1]))))

@@ -258,7 +258,7 @@ def _plain_exp(x):
     return math.exp(x)
 
 
-_ran1_py, _gammln_py, _gaussdev_py, _poidev_py, _noise_loop_py = _make_core(f32, _no_jit, _c_exp, _c_floor)
+_ran1_py, _, _gaussdev_py, _poidev_py, _noise_loop_py = _make_core(f32, _no_jit, _c_exp, _c_floor)
 
 _NUMBA: tuple | None = None
 _NUMBA_TRIED = False
