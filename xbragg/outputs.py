@@ -29,6 +29,7 @@ from .io.atomic import check_writable
 from .io.cformat import format_f, format_g
 from .io.pgm import write_pgm
 from .io.smv import write_smv
+from .render import roi_bounds
 from .setup.random_numbers import Ran1, ShuffleTable, noise_image
 
 __all__ = ["OutputPlan", "output_plan", "check_outputs", "int_image", "pgm_image", "smv_header_lines",
@@ -159,7 +160,7 @@ def smv_header_lines(exp, *, noise: bool = False) -> list:
 
 def write_outputs(exp, image32: np.ndarray, stats, plan: OutputPlan, out: TextIO) -> None:
     """Write the integer, PGM and noise images as the reference does, printing its lines."""
-    roi = exp.roi
+    roi = roi_bounds(exp)               # the same clipped region as the render and the statistics
     scale = auto_int_scale(plan.scale, stats.max_I)
     out.write(f"intfile_scale = {format_g(scale)}\n")
     ints = int_image(image32, roi, scale, plan.adc)
