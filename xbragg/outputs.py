@@ -38,8 +38,9 @@ __all__ = ["OutputPlan", "output_plan", "check_outputs", "int_image", "pgm_image
 
 @dataclass(frozen=True)
 class OutputPlan:
-    """Which integer outputs to write, where, and with which scales, offset and seed."""
+    """Which outputs to write, where, and with which scales, offset and seed."""
 
+    floatfile: str = "floatimage.bin"
     intfile: str = "intimage.img"
     noisefile: str | None = "noiseimage.img"
     pgmfile: str | None = "image.pgm"
@@ -51,20 +52,23 @@ class OutputPlan:
 
 def output_plan(settings: dict, seed: int) -> OutputPlan:
     """The plan from the command line's settings (``seed`` when -seed is absent)."""
+    d = OutputPlan()                    # the defaults, written once
     return OutputPlan(
-        intfile=settings.get("intfile", "intimage.img"),
-        noisefile=None if settings.get("nonoise", False) else settings.get("noisefile", "noiseimage.img"),
-        pgmfile=None if settings.get("nopgm", False) else settings.get("pgmfile", "image.pgm"),
-        scale=float(settings.get("scale", 0.0)),
-        pgmscale=float(settings.get("pgmscale", 0.0)),
-        adc=float(settings.get("adc", 40.0)),
+        floatfile=settings.get("floatfile", d.floatfile),
+        intfile=settings.get("intfile", d.intfile),
+        noisefile=None if settings.get("nonoise", False) else settings.get("noisefile", d.noisefile),
+        pgmfile=None if settings.get("nopgm", False) else settings.get("pgmfile", d.pgmfile),
+        scale=float(settings.get("scale", d.scale)),
+        pgmscale=float(settings.get("pgmscale", d.pgmscale)),
+        adc=float(settings.get("adc", d.adc)),
         seed=int(settings.get("seed", seed)),
     )
 
 
 def check_outputs(plan: OutputPlan) -> None:
     """Fail before rendering when an output cannot be written (the error names the flag)."""
-    for flag, path in (("-intfile", plan.intfile), ("-noisefile", plan.noisefile), ("-pgmfile", plan.pgmfile)):
+    for flag, path in (("-floatfile", plan.floatfile), ("-intfile", plan.intfile),
+                       ("-noisefile", plan.noisefile), ("-pgmfile", plan.pgmfile)):
         if path is None:
             continue
         try:

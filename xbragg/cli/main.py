@@ -6,8 +6,7 @@ import sys
 import numpy as np
 
 from ..backends import BackendError, namespace, resolve_device, resolve_dtype, to_numpy
-from ..errors import OutputError, XbraggError
-from ..io.atomic import check_writable
+from ..errors import XbraggError
 from ..io.rawfloat import write_float_image
 from ..outputs import check_outputs, output_plan, write_outputs
 from ..render import DEFAULT_MEMORY_BUDGET_BYTES, render, roi_bounds
@@ -45,11 +44,6 @@ def run(argv: list[str], out=None) -> int:
         out.write(help_text())
         return 0
     settings = parsed.settings
-    floatfile = settings.get("floatfile", "floatimage.bin")
-    try:
-        check_writable(floatfile)
-    except OutputError as exc:
-        raise OutputError(f"-floatfile: {exc}") from None
     clock = clock_seed()   # the reference's default noise seed, and misset seed (not -seed's value)
     plan = output_plan(settings, clock)
     check_outputs(plan)
@@ -79,8 +73,8 @@ def run(argv: list[str], out=None) -> int:
     del result                      # the working-precision image is no longer needed
     stats = image_stats(image32, roi_bounds(exp), exp.mask, pixel_size_m=exp.detector.pixel_size_m,
                         oversample=exp.oversample)
-    out.write(f"writing {floatfile} as {image32.size} 4-byte floats\n")
-    write_float_image(floatfile, image32)
+    out.write(f"writing {plan.floatfile} as {image32.size} 4-byte floats\n")
+    write_float_image(plan.floatfile, image32)
     print_stats(stats, out)
     write_outputs(exp, image32, stats, plan, out)
     return 0
