@@ -8,15 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
+from xbragg.tools.compare import image_metrics, relative_differences
+from xbragg.tools.trace_diff import DEFAULT_RTOL, Entry, compare_entries, format_table, parse_lines
+
 GOLDEN = Path(__file__).resolve().parents[1] / ".." / "shared" / "golden"
 
-# cases whose physics belongs to later work (none left)
 # cases the reference rendered with its phi carry-over: run with --phi-carryover
 CARRYOVER = {"phi_from_zero", "supervisor_roi", "supervisor_full"}
 # full-frame cases: rendered by tests/test_supervisor.py, not in the per-backend parity loop
 FULL_FRAME = {"supervisor_full"}
-
-DEFERRED: dict[str, str] = {}
 
 # cases whose stored image is not what the flags mean in xbragg, with the flags that give it.
 # misset_random: the binary that made the data matched flags by substring (as nanoBragg.c's
@@ -39,9 +39,9 @@ def parity_args(c: dict) -> list[str]:
         args = args.replace(given, read)
     return args.split()
 
-# relative error on pixels above this fraction of the maximum, correlation, sum ratio
+# relative error on pixels above REL_FLOOR (xbragg.tools.compare) of the maximum, correlation,
+# sum ratio
 REL_TOL = 1e-5
-REL_FLOOR = 1e-6
 MIN_CORRELATION = 0.999999
 SUM_RATIO_TOL = 1e-6
 
@@ -70,22 +70,31 @@ def stage_inputs(workdir: Path) -> None:
 
 
 def compare(ours: np.ndarray, ref: np.ndarray) -> dict:
-    """Parity metrics of golden/README.md."""
-    a = ours.astype(np.float64).ravel()
-    b = ref.astype(np.float64).ravel()
-    floor = REL_FLOOR * float(np.abs(b).max()) if b.size else 0.0
-    big = np.abs(b) > floor
-    rel = np.abs(a[big] - b[big]) / np.abs(b[big]) if big.any() else np.zeros(1)
-    if a.std() == 0 or b.std() == 0:
-        corr = 1.0 if np.array_equal(a, b) else 0.0
-    else:
-        corr = float(np.corrcoef(a, b)[0, 1])
-    sb = float(b.sum())
-    ratio = float(a.sum()) / sb if sb != 0 else (1.0 if a.sum() == 0 else float("inf"))
-    return {"max_rel": float(rel.max()), "n_bad": int((rel > REL_TOL).sum()), "corr": corr,
-            "sum_ratio": ratio}
+    """Parity metrics of golden/README.md: ``xbragg compare``'s, and ``n_bad``, the pixels
+    above the relative-error floor whose relative error exceeds REL_TOL."""
+    metrics = image_metrics(ours, ref)
+    metrics["n_bad"] = int((relative_differences(ours, ref) > REL_TOL).sum())
+    return metrics
 
 
 def within_tolerance(m: dict) -> bool:
     """True when the metrics meet every golden tolerance."""
-    return m["max_rel"] <= REL_TOL and m["corr"] >= MIN_CORRELATION and abs(m["sum_ratio"] - 1) <= SUM_RATIO_TOL
+    return (m["max_rel_diff"] <= REL_TOL and m["correlation"] >= MIN_CORRELATION
+            and abs(m["sum_ratio"] - 1) <= SUM_RATIO_TOL)
+
+
+def per_pixel_trace(text: str, prefix: str) -> list[Entry]:
+    """The quantities of a trace's ``prefix`` lines from ``pix0_vector_meters`` on (the
+    per-pixel chain), parsed and numbered by ``xbragg trace-diff``'s reader."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines)
+                  if line.startswith(f"{prefix}: pix0_vector_meters")), len(lines))
+    return list(parse_lines(line for line in lines[start:] if line.startswith(prefix)))
+
+
+def assert_trace_matches(ref: list[Entry], ours: list[Entry], rtol: float = DEFAULT_RTOL) -> None:
+    """Every quantity of ``ref`` is in ``ours`` and none diverges by ``xbragg trace-diff``'s
+    rules (quantities only in ours are allowed)."""
+    cmp = compare_entries(ref, ours, rtol=rtol)
+    missing = [cmp.label(row) for row in cmp.rows if row.status == "only_ref"]
+    assert not cmp.diverges and not missing, f"missing {missing}\n" + format_table(cmp)

@@ -16,7 +16,6 @@ from xbragg.cli.flags import FLAGS, flag_index
 from xbragg.cli.main import main, run
 from xbragg.cli.parse import CHOICES, help_text, parse_args
 from xbragg.cli.progress import ProgressBar, progress_for
-from xbragg.errors import InputError
 from xbragg.setup.options import SimulationOptions
 
 GOLDEN = Path(__file__).resolve().parents[1] / ".." / "shared" / "golden"
@@ -59,8 +58,6 @@ def test_help_lists_every_spelling_with_unit_and_default(capsys):
                 assert f"unit: {flag.unit}" in description, spelling
             if flag.default:
                 assert f"default: {flag.default}" in description, spelling
-            if flag.unsupported:
-                assert "not yet supported" in description, spelling
     assert "--phi-carryover" in entries
     for spelling in ("-h", "--help"):
         assert spelling in out
@@ -117,12 +114,7 @@ def test_every_flag_parses_and_sets_real_fields(flag, monkeypatch):
     monkeypatch.setattr(parse_module, "SimulationOptions", RecordingOptions)
     fields = set(SimulationOptions.field_names())
     for spelling in flag.names:
-        argv = [spelling] + _dummy_values(flag)
-        if flag.unsupported:
-            with pytest.raises(InputError, match="not yet supported"):
-                parse_args(argv)
-            continue
-        parsed = parse_args(argv)
+        parsed = parse_args([spelling] + _dummy_values(flag))
         touched = parsed.options._set
         assert touched or parsed.settings, f"{spelling} changes nothing"
         unknown = set(touched) - fields

@@ -5,6 +5,7 @@ import gzip
 import json
 import os
 import stat
+import struct
 import sys
 import zlib
 
@@ -14,7 +15,7 @@ import pytest
 from golden import GOLDEN, case, stage_inputs
 from xbragg.cli.main import main as cli_main
 from xbragg.tools.compare import image_metrics, main
-from xbragg.tools.png import encode_gray8, log_scale, read_png_size
+from xbragg.tools.png import encode_gray8, log_scale
 
 
 def _flags(name: str) -> list[str]:
@@ -37,6 +38,14 @@ def workdir(tmp_path, monkeypatch):
 
 def _summary(outdir) -> dict:
     return json.loads((outdir / "summary.json").read_text())
+
+
+def read_png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR chunk; ``ValueError`` if ``data`` is not a PNG."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        raise ValueError("not a PNG file")
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
 
 
 def _png_size(path) -> tuple[int, int]:

@@ -10,18 +10,16 @@ import io
 import numpy as np
 import pytest
 
-from golden import (CARRYOVER, DEFERRED, FULL_FRAME, cases, compare, parity_args, reference_image, stage_inputs,
-                    within_tolerance)
+from golden import CARRYOVER, FULL_FRAME, cases, compare, parity_args, reference_image, stage_inputs, within_tolerance
 from xbragg.cli.main import run
 
-COVERED = [c for c in cases() if c["name"] not in DEFERRED and c["name"] not in FULL_FRAME]
+COVERED = [c for c in cases() if c["name"] not in FULL_FRAME]
 
 
 def test_case_count():
-    # 48 cases: those deferred to the random-number work, and the full supervisor frame
-    # (tests/test_supervisor.py), aside
+    # 48 cases, the full supervisor frame (tests/test_supervisor.py) aside
     assert len(cases()) == 48
-    assert len(COVERED) == 48 - len(DEFERRED) - len(FULL_FRAME)
+    assert len(COVERED) == 48 - len(FULL_FRAME)
 
 
 def _run_case(c, backend, tmp_path, monkeypatch, dtype="float64"):

@@ -33,7 +33,6 @@ class Flag:
     apply: Callable | None = None
     minimum: float | None = None
     positive: bool = False
-    unsupported: str | None = None      # "not yet supported" reason
     group: str = "general"
 
     @property
@@ -126,12 +125,11 @@ def _phisteps(opts, settings, values):
     opts.phisteps = values[0]
 
 
-def _outputs(key: str, switch: str | None = None):
-    """Store an output file name; ``switch`` ("nonoise"/"nopgm") is turned off, as the reference does."""
+def _outputs(key: str, switch: str):
+    """Store an output setting and turn ``switch`` ("nonoise"/"nopgm") off, as the reference does."""
     def apply(opts, settings, values):
         settings[key] = values[0]
-        if switch is not None:
-            settings[switch] = False
+        settings[switch] = False
     return apply
 
 
@@ -347,7 +345,7 @@ FLAGS: tuple[Flag, ...] = (
     Flag(("--memory-budget",), 1, F, "working memory of one tile", "MiB", "128",
          apply=_setting("memory_budget_mib"), positive=True, group="output"),
     Flag(("-intfile", "-intimage"), 1, P, "SMV integer image: pixel*scale + adc, rounded (written on every "
-         "run, as the reference)", "", "intimage.img", apply=_outputs("intfile"), group="output"),
+         "run, as the reference)", "", "intimage.img", apply=_setting("intfile"), group="output"),
     Flag(("-noisefile", "-noiseimage"), 1, P, "SMV image with Poisson noise (written unless -nonoise; "
          "turns -nonoise off)", "", "noiseimage.img", apply=_outputs("noisefile", "nonoise"), group="output"),
     Flag(("-pgmfile", "-pgmimage"), 1, P, "8-bit PGM image (written unless -nopgm; turns -nopgm off)", "",

@@ -132,8 +132,6 @@ def parse_args(argv: list[str]) -> ParsedArgs:
             else:
                 msg = f"unexpected value {token!r}: it follows no flag that takes a value"
             raise InputError(msg)
-        if flag.unsupported:
-            raise InputError(f"not yet supported: {flag.unsupported}", flag=token)
         i += 1
         values = []
         if flag.nargs < 0:
@@ -184,8 +182,6 @@ def help_text() -> str:
             extra.append(f"unit: {flag.unit}")
         if flag.default:
             extra.append(f"default: {flag.default}")
-        if flag.unsupported:
-            extra.append("not yet supported")
         tail = f" [{'; '.join(extra)}]" if extra else ""
         lines.append(f"  {names}\n      {flag.help}{tail}")
     lines.append("  --phi-carryover\n      reproduce the reference's phi carry-over: a step at exactly phi = 0 "

@@ -32,8 +32,9 @@ from xbragg.errors import InputError, OutputError, XbraggError
 from xbragg.io.atomic import atomic_write_bytes
 from xbragg.io.rawfloat import read_float_image
 from xbragg.tools.png import log_scale, write_gray8
+from xbragg.tools.trace_diff import jsonable
 
-__all__ = ["image_metrics", "main"]
+__all__ = ["image_metrics", "main", "relative_differences"]
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_BELOW_THRESHOLD = 0, 2, 3
 DEFAULT_THRESHOLD = 0.999
@@ -47,9 +48,14 @@ class CompareError(XbraggError):
     """Input that ``xbragg compare`` cannot use (missing reference, no flags, bad ROI...)."""
 
 
-def _num(x: float) -> float | None:
-    """JSON-safe number: non-finite values become null."""
-    return float(x) if math.isfinite(x) else None
+def relative_differences(ours: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """``|ours - ref| / |ref|`` (float64, flat) on the reference pixels whose magnitude is above
+    REL_FLOOR times the reference's largest."""
+    a = np.asarray(ours, dtype=np.float64)
+    b = np.asarray(ref, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        big = np.abs(b) > REL_FLOOR * float(np.abs(b).max())
+        return np.abs(a[big] - b[big]) / np.abs(b[big])
 
 
 def image_metrics(ours: np.ndarray, ref: np.ndarray) -> dict:
@@ -69,8 +75,7 @@ def image_metrics(ours: np.ndarray, ref: np.ndarray) -> dict:
             corr = float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
         rmse = float(np.sqrt(np.mean(diff * diff)))
         ref_max = float(np.abs(b).max())
-        big = np.abs(b) > REL_FLOOR * ref_max
-        rel = absdiff[big] / np.abs(b[big])
+    rel = relative_differences(a, b)
     at = np.unravel_index(int(np.nanargmax(absdiff)), a.shape) if np.isfinite(absdiff).any() else None
     sum_ours, sum_ref = float(a.sum()), float(b.sum())
     if sum_ref != 0:
@@ -83,7 +88,7 @@ def image_metrics(ours: np.ndarray, ref: np.ndarray) -> dict:
         "max_abs_diff": float(np.nanmax(absdiff)) if at is not None else math.nan,
         "max_abs_diff_at_slow_fast": None if at is None else [int(at[0]), int(at[1])],
         "max_rel_diff": float(rel.max()) if rel.size else 0.0,
-        "rel_pixels": int(big.sum()),
+        "rel_pixels": int(rel.size),
         "rel_floor": REL_FLOOR * ref_max,
         "sum_ours": sum_ours,
         "sum_ref": sum_ref,
@@ -135,28 +140,17 @@ def _reference_binary(path: str) -> str:
     return found
 
 
-def _intfile_flags(path: str) -> list[str]:
-    """``-intfile path`` when this xbragg accepts it (it writes the integer image on every run,
-    as the reference does), so that the image lands in the output folder; else nothing."""
-    from xbragg.cli.parse import parse_args
-    try:
-        parse_args(["-intfile", path])
-    except XbraggError:
-        return []
-    return ["-intfile", path]
-
-
 def _render_ours(flags: list[str], floatfile: str) -> tuple[float, str]:
     """Run xbragg on ``flags`` writing ``floatfile``; (seconds, what it printed)."""
-    from xbragg.backends import BackendError
     from xbragg.cli.main import run
     printed = io.StringIO()
-    extra = ["-floatfile", floatfile] + REF_OUTPUT_FLAGS + _intfile_flags(
-        os.path.join(os.path.dirname(floatfile), "ours_int.img"))
+    # -intfile too: xbragg, like the reference, writes the integer image on every run
+    extra = (["-floatfile", floatfile] + REF_OUTPUT_FLAGS
+             + ["-intfile", os.path.join(os.path.dirname(floatfile), "ours_int.img")])
     start = time.perf_counter()
     try:
         status = run(list(flags) + extra, out=printed)
-    except (BackendError, XbraggError) as exc:
+    except XbraggError as exc:
         raise CompareError(f"xbragg: {exc}") from None
     except MemoryError:
         raise CompareError("xbragg: out of memory") from None
@@ -217,16 +211,6 @@ def _write_previews(outdir: str, ours: np.ndarray, ref: np.ndarray) -> dict[str,
     write_gray8(paths["ours"], log_scale(ours, vmax))
     write_gray8(paths["diff"], log_scale(diff, dmax))
     return paths
-
-
-def _jsonable(obj):
-    if isinstance(obj, float):
-        return _num(obj)
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    return obj
 
 
 def compare(flags: list[str], *, ref_bin: str | None = None, ref_float: str | None = None,
@@ -294,7 +278,7 @@ def compare(flags: list[str], *, ref_bin: str | None = None, ref_float: str | No
         "ours": {"float": ours_path, "runtime_s": ours_seconds},
         "previews": previews,
     }
-    payload = json.dumps(_jsonable(summary), indent=1, allow_nan=False) + "\n"
+    payload = json.dumps(jsonable(summary), indent=1, allow_nan=False) + "\n"
     atomic_write_bytes(os.path.join(outdir, "summary.json"), payload.encode())
     return summary
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from xbragg.io.atomic import atomic_write_bytes
 
-__all__ = ["encode_gray8", "write_gray8", "log_scale", "read_png_size"]
+__all__ = ["encode_gray8", "write_gray8", "log_scale"]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -52,11 +52,3 @@ def log_scale(image: np.ndarray, vmax: float, decades: float = 4.0) -> np.ndarra
     with np.errstate(over="ignore", invalid="ignore"):
         t = np.log10(1.0 + np.clip(x, 0.0, vmax) / floor) / np.log10(1.0 + vmax / floor)
     return np.round(255.0 * np.clip(t, 0.0, 1.0)).astype(np.uint8)
-
-
-def read_png_size(data: bytes) -> tuple[int, int]:
-    """(width, height) from a PNG's IHDR chunk; ``ValueError`` if ``data`` is not a PNG."""
-    if data[:8] != _SIGNATURE or data[12:16] != b"IHDR":
-        raise ValueError("not a PNG file")
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height

@@ -27,14 +27,14 @@ import math
 import os
 import re
 import sys
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from xbragg.errors import OutputError, XbraggError
 from xbragg.io.atomic import atomic_write_bytes
 
-__all__ = ["TraceError", "Value", "Entry", "parse_value", "parse_line", "read_trace",
-           "compare_traces", "main"]
+__all__ = ["TraceError", "Value", "Entry", "parse_value", "parse_line", "parse_lines",
+           "read_trace", "compare_traces", "compare_entries", "jsonable", "main"]
 
 #: exit statuses
 EXIT_SAME, EXIT_BAD_INPUT, EXIT_DIVERGED = 0, 2, 3
@@ -140,21 +140,29 @@ def _open_text(path: str):
     return open(path, encoding="utf-8", errors="replace")
 
 
+def parse_lines(lines: Iterable[str]) -> Iterator[Entry]:
+    """The quantities of trace text given line by line, in order, numbering repeats.
+
+    Lines that are not trace lines are skipped; ``Entry.line`` counts every line from 1.
+    """
+    seen: dict[str, int] = {}
+    for number, line in enumerate(lines, 1):
+        if not line.startswith("TRACE_"):
+            continue
+        for key, text in parse_line(line):
+            seen[key] = seen.get(key, 0) + 1
+            yield Entry(key, seen[key], parse_value(text), number)
+
+
 def read_trace(path: str | os.PathLike[str]) -> Iterator[Entry]:
-    """Stream the quantities of the trace at ``path``, in file order, numbering repeats.
+    """Stream the quantities of the trace at ``path`` (see :func:`parse_lines`).
 
     Raises :class:`TraceError` for a file that cannot be read.
     """
     name = os.fspath(path)
-    seen: dict[str, int] = {}
     try:
         with _open_text(name) as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.startswith("TRACE_"):
-                    continue
-                for key, text in parse_line(line):
-                    seen[key] = seen.get(key, 0) + 1
-                    yield Entry(key, seen[key], parse_value(text), number)
+            yield from parse_lines(handle)
     except FileNotFoundError:
         raise TraceError(f"{name}: file does not exist") from None
     except IsADirectoryError:
@@ -248,33 +256,36 @@ def _counts_as_divergence(row: Row, strict: bool) -> bool:
 def compare_traces(ref: str | os.PathLike[str], ours: str | os.PathLike[str], *,
                    rtol: float = DEFAULT_RTOL, atol: float = 0.0,
                    strict: bool = False) -> Comparison:
-    """Compare the trace files ``ref`` and ``ours``; :class:`TraceError` for unreadable input."""
-    ref_entries = list(read_trace(ref))
-    if not ref_entries:
-        raise TraceError(f"{os.fspath(ref)}: no trace lines (TRACE_C or TRACE_PY) found")
-    ours_by_id: dict[tuple[str, int], Entry] = {}
-    ours_order: list[tuple[str, int]] = []
-    for e in read_trace(ours):
-        ours_by_id[e.ident] = e
-        ours_order.append(e.ident)
-    if not ours_order:
-        raise TraceError(f"{os.fspath(ours)}: no trace lines (TRACE_C or TRACE_PY) found")
-    ref_ids = {e.ident for e in ref_entries}
+    """Compare the trace files ``ref`` and ``ours``; :class:`TraceError` for unreadable input
+    or a file without trace lines."""
+    entries = []
+    for path in (ref, ours):
+        entries.append(list(read_trace(path)))
+        if not entries[-1]:
+            raise TraceError(f"{os.fspath(path)}: no trace lines (TRACE_C or TRACE_PY) found")
+    return compare_entries(*entries, rtol=rtol, atol=atol, strict=strict)
+
+
+def compare_entries(ref: Sequence[Entry], ours: Sequence[Entry], *, rtol: float = DEFAULT_RTOL,
+                    atol: float = 0.0, strict: bool = False) -> Comparison:
+    """Compare two traces already parsed (by :func:`parse_lines` or :func:`read_trace`)."""
+    ours_by_id = {e.ident: e for e in ours}
+    ref_ids = {e.ident for e in ref}
     # quantities only in ours go after the last common quantity before them in ours
     after: dict[tuple[str, int] | None, list[tuple[str, int]]] = {}
     anchor = None
-    for ident in ours_order:
-        if ident in ref_ids:
-            anchor = ident
+    for e in ours:
+        if e.ident in ref_ids:
+            anchor = e.ident
         else:
-            after.setdefault(anchor, []).append(ident)
+            after.setdefault(anchor, []).append(e.ident)
 
     def only_ours(anchor_id) -> list[Row]:
         return [Row(k, n, None, ours_by_id[(k, n)], status="only_ours")
                 for k, n in after.get(anchor_id, [])]
 
     rows = only_ours(None)
-    for e in ref_entries:
+    for e in ref:
         mine = ours_by_id.get(e.ident)
         if mine is None:
             rows.append(Row(e.key, e.occurrence, e, None, status="only_ref"))
@@ -283,7 +294,7 @@ def compare_traces(ref: str | os.PathLike[str], ours: str | os.PathLike[str], *,
             rows.append(Row(e.key, e.occurrence, e, mine, rel, status))
             rows.extend(only_ours(e.ident))
     first = next((r for r in rows if _counts_as_divergence(r, strict)), None)
-    return Comparison(rows, first, rtol, atol, strict, len(ref_entries), len(ours_order))
+    return Comparison(rows, first, rtol, atol, strict, len(ref), len(ours))
 
 
 # ---------------------------------------------------------------------------- reporting
@@ -337,28 +348,35 @@ def verdict(cmp: Comparison) -> str:
     return f"first divergence: {cmp.label(r)} ({what}) ({tally})"
 
 
-def _finite(x: float) -> float | str:
-    return x if math.isfinite(x) else ("nan" if math.isnan(x) else ("inf" if x > 0 else "-inf"))
+def jsonable(obj):
+    """``obj`` with every non-finite float (at any depth of dicts, lists, tuples) made None,
+    so that it dumps as strict JSON (null)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    return obj
 
 
 def _entry_json(e: Entry | None):
     if e is None:
         return None
-    return {"text": e.value.text, "values": [_finite(v) for v in e.value.numbers], "line": e.line}
+    return {"text": e.value.text, "values": list(e.value.numbers), "line": e.line}
 
 
 def metrics(cmp: Comparison, ref: str, ours: str) -> dict:
-    """The comparison as a JSON-ready dictionary (non-finite numbers as strings)."""
+    """The comparison as a JSON-ready dictionary (non-finite numbers as None)."""
     def row_json(i: int, r: Row) -> dict:
         return {"index": i, "key": cmp.label(r), "name": r.key, "occurrence": r.occurrence,
                 "status": r.status, "ref": _entry_json(r.ref), "ours": _entry_json(r.ours),
-                "rel_diff": None if r.max_rel is None else _finite(r.max_rel),
-                "rel_diff_components": [_finite(x) for x in r.rel]}
+                "rel_diff": r.max_rel, "rel_diff_components": r.rel}
     rows = [row_json(i, r) for i, r in enumerate(cmp.rows)]
     first = next((rows[i] for i, r in enumerate(cmp.rows) if r is cmp.first), None)
-    return {"ref": ref, "ours": ours, "rtol": cmp.rtol, "atol": cmp.atol, "strict": cmp.strict,
-            "diverges": cmp.diverges, "first_divergence": first, "counts": cmp.counts(),
-            "quantities": rows}
+    return jsonable({"ref": ref, "ours": ours, "rtol": cmp.rtol, "atol": cmp.atol,
+                     "strict": cmp.strict, "diverges": cmp.diverges, "first_divergence": first,
+                     "counts": cmp.counts(), "quantities": rows})
 
 
 def summary_markdown(cmp: Comparison, ref: str, ours: str) -> str:
