@@ -184,9 +184,14 @@ def _run_reference(binary: str, flags: list[str], outdir: str,
 
 
 def _image_size(flags: list[str]) -> tuple[int, int]:
-    from xbragg import build_experiment, options_from_flags
-    det = build_experiment(options_from_flags(flags)).detector
-    return int(det.fpixels), int(det.spixels)
+    # the detector's size only (flags and -img/-mask headers): no structure factors read,
+    # no Fdump.bin written, no mosaic built before the render does it all once
+    from xbragg import options_from_flags
+    from xbragg.setup.detector import detector_size
+    from xbragg.setup.experiment import resolve_headers
+    opts, _ = resolve_headers(options_from_flags(flags))
+    fpixels, spixels = detector_size(opts)[:2]
+    return int(fpixels), int(spixels)
 
 
 def _check_roi(roi: list[int] | None, fpixels: int, spixels: int) -> tuple[slice, slice] | None:
