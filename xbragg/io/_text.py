@@ -5,7 +5,7 @@ import os
 
 from xbragg.errors import InputError
 
-__all__ = ["read_text", "parse_number"]
+__all__ = ["read_bytes", "read_text", "parse_number"]
 
 
 def read_bytes(path: str | os.PathLike[str], flag: str | None) -> bytes:
