@@ -120,7 +120,7 @@ def test_valid_base_run_succeeds(work, capsys):
     (BASE + ["--device", "cuda:7"], ["--device", "cuda:7"]),
     # absurd sizes fail with a message instead of running out of memory or forever
     (BASE + ["-detpixels", "1000000"], ["-detpixels", "too large"]),
-    (BASE + ["-distance", "1e-300"], ["-oversample", "impractical"]),
+    (BASE + ["-distance", "1e-300"], ["-distance", "detector plane passes 1e-303 m from the sample"]),
 ])
 def test_bad_values(work, capsys, argv, needles):
     err = _fail(argv, capsys)

@@ -29,6 +29,8 @@ SETTINGS_KEYS = {"floatfile", "nonoise", "nopgm", "progress", "backend", "device
                  "memory_budget_mib", "trace_pixel", "compile"}
 # integer, noise and PGM outputs and the noise seed
 SETTINGS_KEYS |= {"intfile", "noisefile", "pgmfile", "scale", "pgmscale", "adc", "seed"}
+# the memory limit (issue 10)
+SETTINGS_KEYS |= {"memory_limit_gib"}
 
 
 # --- help -----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from .backends import backend_of, compiled_kernel, namespace, resolve_device, re
 from .constants import R_E_SQR_M2
 from .errors import InputError
 from .kernel.intensity import KernelInputs, tile_intensity
+from .memory import check_memory, image_bytes, table_bytes
 from .setup.experiment import Experiment
 
 DEFAULT_MEMORY_BUDGET_BYTES = 128 * 2**20
@@ -66,17 +67,23 @@ def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
     T = exp.thickness.steps
     cells = exp.rotated_cells.reshape(-1, 3, 3)              # (R, 3[a,b,c], 3[xyz])
     carried = exp.carried_cells.reshape(-1, 3, 3)
-    if exp.hkl is not None:
-        F_grid = exp.hkl.F
-        origin = (exp.hkl.h_min, exp.hkl.k_min, exp.hkl.l_min)
+    table = exp.hkl
+    keys = None
+    if table is not None and table.sparse:
+        # listed cells only, looked up by flat index (kernel.structure_factor.sparse_take)
+        F_flat = F_padded_flat = table.values
+        keys = table.keys
+        shape, origin = table.shape, table.origin
     else:
-        F_grid = np.zeros((1, 1, 1))
-        origin = (0, 0, 0)
-    shape = tuple(int(s) for s in F_grid.shape)
-    F_flat = F_grid.reshape(-1)
-    # one plane of default_F on every side: nearest-node lookups clamp into it (nearest_F)
-    F_padded = np.full(tuple(n + 2 for n in shape), float(exp.default_F))
-    F_padded[1:-1, 1:-1, 1:-1] = F_grid
+        F_grid = table.F if table is not None else np.zeros((1, 1, 1))
+        origin = table.origin if table is not None else (0, 0, 0)
+        shape = tuple(int(s) for s in F_grid.shape)
+        F_flat = F_grid.reshape(-1)
+        # one plane of default_F on every side: nearest-node lookups clamp into it (nearest_F)
+        F_padded = np.full(tuple(n + 2 for n in shape), float(exp.default_F))
+        F_padded[1:-1, 1:-1, 1:-1] = F_grid
+        F_padded_flat = F_padded.reshape(-1)
+    F_flat_on = arr(F_flat)
     cr = exp.crystal
     return KernelInputs(
         fdet=arr(det.fdet), sdet=arr(det.sdet), odet=arr(det.odet), pix0=arr(det.pix0),
@@ -86,8 +93,8 @@ def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
         incident=arr(-exp.sources.direction), wavelength_m=arr(exp.sources.wavelength_m),
         polar_axis=arr(det.polar_vector), cells=arr(cells),
         carried_cells=arr(carried) if exp.phi_carryover else None,
-        reciprocal=arr(np.stack([cr.a_star, cr.b_star, cr.c_star])), F_flat=arr(F_flat),
-        F_padded_flat=arr(F_padded.reshape(-1)),
+        reciprocal=arr(np.stack([cr.a_star, cr.b_star, cr.c_star])), F_flat=F_flat_on,
+        F_padded_flat=F_flat_on if keys is not None else arr(F_padded_flat),
         rotations=cells.shape[0], subpixel_size_m=det.pixel_size_m / o, pixel_size_m=det.pixel_size_m,
         oversample=o, close_distance_m=det.close_distance_m, distance_m=det.distance_m,
         curved=det.curved, point_pixel=det.point_pixel, thick=exp.thickness.thick_m != 0.0,
@@ -98,6 +105,8 @@ def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
         oversample_thick=exp.oversample_thick, oversample_polar=exp.oversample_polar,
         oversample_omega=exp.oversample_omega, dmin_m=exp.dmin_m, water=exp.water_m != 0.0,
         scale=R_E_SQR_M2 * exp.fluence, steps=exp.steps, background_I=exp.background_I,
+        F_keys=None if keys is None else arr(keys, xp.int64),
+        F_fill=table.fill_F if keys is not None else 0.0,
     )
 
 
@@ -106,6 +115,25 @@ def roi_bounds(exp: Experiment) -> tuple[int, int, int, int]:
     xmin, xmax, ymin, ymax = exp.roi
     det = exp.detector
     return (max(xmin, 0), min(xmax, det.fpixels - 1), max(ymin, 0), min(ymax, det.spixels - 1))
+
+
+def render_memory_bytes(exp: Experiment, dtype: str = "float64",
+                        memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES) -> int:
+    """Estimated peak bytes of :func:`render`: structure factors, tiles, and the assembled image."""
+    itemsize = 4 if dtype == "float32" else 8
+    x0, x1, y0, y1 = roi_bounds(exp)
+    region = max(x1 - x0 + 1, 0) * max(y1 - y0 + 1, 0)
+    full = exp.detector.fpixels * exp.detector.spixels
+    return table_bytes(exp.hkl, itemsize) + memory_budget_bytes + image_bytes(region, full, itemsize)
+
+
+def check_render_memory(needed_bytes: int, limit_bytes: int | None, exp: Experiment, what: str,
+                        limit_flag: str = "memory_limit_bytes") -> None:
+    """Refuse a run estimated to need more than ``limit_bytes``, naming the flags that shrink it."""
+    det = exp.detector
+    check_memory(needed_bytes, limit_bytes, what=f"{what} of a {det.fpixels}x{det.spixels}-pixel detector",
+                 change="use a smaller detector (-detpixels, -detsize, -pixel) or --dtype float32",
+                 limit_flag=limit_flag)
 
 
 def evaluations_per_pixel(exp: Experiment) -> int:
@@ -177,7 +205,8 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
            tile_pixels: int | None = None,
            progress: Callable[[int, int], None] | None = None,
            trace_pixel: tuple[int, int] | None = None, workers: int | None = None,
-           inputs: KernelInputs | None = None, compile: bool | None = None) -> RenderResult:
+           inputs: KernelInputs | None = None, compile: bool | None = None,
+           memory_limit_bytes: int | None = None) -> RenderResult:
     """Render the whole image (ROI and mask applied) and return it on the chosen backend.
 
     ``progress(done_pixels, total_pixels)`` is called after each tile.
@@ -192,7 +221,9 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     device and dtype then replace ``backend``, ``device`` and ``dtype``.  By default
     they are made from ``exp`` by :func:`kernel_inputs`.  ``compile``: compile the
     kernel where the backend can (PyTorch); ``None`` decides from the image size
-    (:func:`xbragg.backends.compiled_kernel`).
+    (:func:`xbragg.backends.compiled_kernel`).  ``memory_limit_bytes``: raise
+    :class:`InputError` before allocating anything when the estimate
+    (:func:`render_memory_bytes`) exceeds it; ``None``: no limit.
     """
     if inputs is not None:
         # the inputs' own namespace, device and dtype (for instance tensors that require grad)
@@ -213,6 +244,8 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
                                   evaluations=total * evaluations_per_pixel(exp),
                                   tracing=trace_pixel is not None)
     step = tile_pixels or tile_size(exp, memory_budget_bytes, dtype, workers=workers, backend=backend)
+    check_render_memory(render_memory_bytes(exp, dtype, memory_budget_bytes), memory_limit_bytes, exp,
+                        "rendering the image")
     inp = inputs if inputs is not None else kernel_inputs(exp, xp, dev, dt)
     if total == 0:
         image = xp.zeros((det.spixels, det.fpixels), dtype=dt, device=dev)

@@ -134,9 +134,7 @@ def _interp_lines(exp: Experiment, r: dict, t: int, s: int) -> list[str]:
     for hi in nodes[0]:
         for ki in nodes[1]:
             for li in nodes[2]:
-                ih, ik, il = int(hi) - table.h_min, int(ki) - table.k_min, int(li) - table.l_min
-                inside = 0 <= ih < table.F.shape[0] and 0 <= ik < table.F.shape[1] and 0 <= il < table.F.shape[2]
-                amps.append(table.F[ih, ik, il] if inside else float("nan"))
+                amps.append(table.amplitude(int(hi), int(ki), int(li)))
     used = bool(r["use_tri"][0][t, s, 0, 0])
     return [
         f"{PREFIX}_INTERP h_nodes={_vec(nodes[0])} k_nodes={_vec(nodes[1])} l_nodes={_vec(nodes[2])}",

@@ -185,7 +185,9 @@ FLAGS: tuple[Flag, ...] = (
     Flag(("-misset_seed",), 1, "seed", "random seed of -misset random", "",
          "the clock (as -seed without -seed)", apply=_set("misset_seed"), group="crystal"),
     # --- structure factors ---------------------------------------------------------------
-    Flag(("-hkl",), 1, P, "text file of h k l F (writes the Fdump.bin cache)", apply=_set("hkl_path"),
+    Flag(("-hkl",), 1, P, "text file of h k l F; writes the cache Fdump.bin in the working directory, "
+         "which a later run without -hkl reads (and says so, with its index ranges), also when -default_F "
+         "is given: two runs in one directory share it", apply=_set("hkl_path"),
          group="structure factors"),
     Flag(("-default_F",), 1, F, "structure factor of every reflection not in -hkl", "electrons", "0",
          apply=_set("default_F"), group="structure factors"),
@@ -344,8 +346,12 @@ FLAGS: tuple[Flag, ...] = (
          "auto", apply=_setting("compile"), group="output"),
     Flag(("--memory-budget",), 1, F, "working memory of one tile", "MiB", "128",
          apply=_setting("memory_budget_mib"), positive=True, group="output"),
+    Flag(("--memory-limit",), 1, F, "refuse a run estimated to need more memory (structure factors, image, "
+         "output files)", "GiB", "8, or 80% of the physical memory if less",
+         apply=_setting("memory_limit_gib"), positive=True, group="output"),
     Flag(("-intfile", "-intimage"), 1, P, "SMV integer image: pixel*scale + adc, rounded (written on every "
-         "run, as the reference)", "", "intimage.img", apply=_setting("intfile"), group="output"),
+         "run, as the reference: two runs in one directory write the same intimage.img unless given "
+         "their own -intfile)", "", "intimage.img", apply=_setting("intfile"), group="output"),
     Flag(("-noisefile", "-noiseimage"), 1, P, "SMV image with Poisson noise (written unless -nonoise; "
          "turns -nonoise off)", "", "noiseimage.img", apply=_outputs("noisefile", "nonoise"), group="output"),
     Flag(("-pgmfile", "-pgmimage"), 1, P, "8-bit PGM image (written unless -nopgm; turns -nopgm off)", "",

@@ -6,10 +6,12 @@ import sys
 import numpy as np
 
 from ..backends import BackendError, namespace, resolve_device, resolve_dtype, to_numpy
-from ..errors import XbraggError
+from ..errors import InputError, XbraggError
 from ..io.rawfloat import write_float_image
+from ..memory import OUTPUT_BYTES_PER_PIXEL, default_memory_limit_bytes
 from ..outputs import check_outputs, output_plan, write_outputs
-from ..render import DEFAULT_MEMORY_BUDGET_BYTES, render, roi_bounds
+from ..render import (DEFAULT_MEMORY_BUDGET_BYTES, check_render_memory, render, render_memory_bytes,
+                      roi_bounds)
 from ..setup.experiment import build_experiment
 from ..setup.random_numbers import clock_seed
 from ..stats import image_stats
@@ -36,6 +38,21 @@ def _check_backend(settings: dict) -> None:
         raise BackendError(f"--device: {exc}") from None
 
 
+def _check_finite(image32: np.ndarray, exp) -> None:
+    """Refuse to write an image with non-finite pixels: intensities beyond float32's range."""
+    bad = int(np.count_nonzero(~np.isfinite(image32)))
+    if bad == 0:
+        return
+    largest_F = abs(exp.default_F)
+    if exp.hkl is not None:
+        values = exp.hkl.values if exp.hkl.sparse else exp.hkl.F
+        largest_F = max(largest_F, float(np.max(np.abs(values))))
+    raise InputError(f"{bad} pixels of the image are not finite: intensities overflow float32 "
+                      f"(above {np.finfo(np.float32).max:.3g} photons); the structure factors "
+                      f"(largest |F| {largest_F:g}), -fluence (or -flux) or the crystal size (-N) "
+                      "are too large")
+
+
 def run(argv: list[str], out=None) -> int:
     """Run the command line on ``argv`` (without the program name); returns the exit status."""
     out = out or sys.stdout
@@ -51,14 +68,23 @@ def run(argv: list[str], out=None) -> int:
     if options.misset_seed is None:
         options = options.updated(misset_seed=clock)
     _check_backend(settings)
-    exp = build_experiment(options, explicit=parsed.explicit)
-    print_setup(exp, out)
+    limit = (int(settings["memory_limit_gib"] * 2**30) if "memory_limit_gib" in settings
+             else default_memory_limit_bytes())
+    exp = build_experiment(options, explicit=parsed.explicit, memory_limit_bytes=limit)
     budget = int(settings.get("memory_budget_mib", DEFAULT_MEMORY_BUDGET_BYTES / 2**20) * 2**20)
-    result = render(exp, backend=settings.get("backend", "numpy"), device=settings.get("device"),
-                    dtype=settings.get("dtype", "float64"), memory_budget_bytes=budget,
-                    progress=progress_for(settings.get("progress", True)),
-                    trace_pixel=settings.get("trace_pixel"),
-                    compile={"on": True, "off": False}.get(settings.get("compile", "auto")))
+    dtype = settings.get("dtype", "float64")
+    # the outputs need the whole detector's image, whatever the -roi
+    needed = (render_memory_bytes(exp, dtype, budget)
+              + OUTPUT_BYTES_PER_PIXEL * exp.detector.fpixels * exp.detector.spixels)
+    check_render_memory(needed, limit, exp, "the image and output files", "--memory-limit")
+    print_setup(exp, out)
+    # an overflowing intensity is reported below, once, instead of NumPy's warnings
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = render(exp, backend=settings.get("backend", "numpy"), device=settings.get("device"),
+                        dtype=dtype, memory_budget_bytes=budget, memory_limit_bytes=limit,
+                        progress=progress_for(settings.get("progress", True)),
+                        trace_pixel=settings.get("trace_pixel"),
+                        compile={"on": True, "off": False}.get(settings.get("compile", "auto")))
     if settings.get("trace_pixel") is not None:
         slow, fast = settings["trace_pixel"]
         if result.trace is None:
@@ -69,8 +95,10 @@ def run(argv: list[str], out=None) -> int:
         h, k, l = result.fallback_hkl
         out.write(f"WARNING: out of range for three point interpolation: h,k,l: {h:g},{k:g},{l:g}\n"
                   "WARNING: further warnings will not be printed! \n")
-    image32 = to_numpy(result.image).astype(np.float32)
+    with np.errstate(over="ignore"):
+        image32 = to_numpy(result.image).astype(np.float32)
     del result                      # the working-precision image is no longer needed
+    _check_finite(image32, exp)
     stats = image_stats(image32, roi_bounds(exp), exp.mask, pixel_size_m=exp.detector.pixel_size_m,
                         oversample=exp.oversample)
     out.write(f"writing {plan.floatfile} as {image32.size} 4-byte floats\n")

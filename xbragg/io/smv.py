@@ -1,6 +1,7 @@
 """SMV (ADSC) images: a ``{ KEY=VALUE; ... }`` ASCII header then raw uint16 pixels."""
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -60,10 +61,15 @@ def _size(header: dict[str, str], key: str, flag: str | None, name: str) -> int:
     if key not in header:
         raise InputError(f"SMV header has no {key}", flag=flag, path=name)
     value = parse_number(header[key])
-    if value is None or value != int(value) or value <= 0:
-        raise InputError(f"SMV header {key}={header[key]} is not a positive integer",
+    if not _positive_integer(value):
+        raise InputError(f"SMV header {key}={header[key]}: expected a positive integer",
                          flag=flag, path=name)
     return int(value)
+
+
+def _positive_integer(value: float | None) -> bool:
+    """True for a finite whole number above 0 (``nan`` and ``inf`` included in the False)."""
+    return value is not None and math.isfinite(value) and value > 0 and value == int(value)
 
 
 def read_smv(path: str | os.PathLike[str], *, flag: str | None = None) -> SMVImage:
@@ -87,7 +93,7 @@ def read_smv(path: str | os.PathLike[str], *, flag: str | None = None) -> SMVIma
                          "'{' and 'HEADER_BYTES='", flag=flag, path=name)
     match = _HEADER_BYTES.match(raw, 2)
     value = parse_number(match.group(1).decode("latin-1").strip()) if match else None
-    if value is None or value != int(value) or value <= 0:
+    if not _positive_integer(value):
         raise InputError("SMV header: HEADER_BYTES is not a positive integer",
                          flag=flag, path=name)
     header_bytes = int(value)

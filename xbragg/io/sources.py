@@ -1,6 +1,7 @@
 """Source-list files (``-sourcefile``): one X-ray source point per line."""
 from __future__ import annotations
 
+import math
 import os
 import re
 
@@ -31,7 +32,8 @@ def read_source_file(path: str | os.PathLike[str], *, flag: str = "-sourcefile"
     its defaults (as the reference does).
 
     Raises :class:`InputError` (with ``flag``, ``path`` and line number) for a
-    missing file, a non-numeric token, more than five columns, or no sources.
+    missing file, a non-numeric token, an infinite value, a wavelength that is
+    not positive, more than five columns, or no sources.
     """
     name = os.fspath(path)
     text = read_text(name, flag)
@@ -51,6 +53,10 @@ def read_source_file(path: str | os.PathLike[str], *, flag: str = "-sourcefile"
                 raise InputError(
                     f"{token!r} is not a number (expected {SOURCE_COLUMNS[column]} "
                     "in 'X Y Z I lambda')", flag=flag, path=name, line=line_number)
+            if math.isinf(value) or (column == 4 and value <= 0):
+                what = "a finite number" if column < 4 else "a positive wavelength in metres (or nan)"
+                raise InputError(f"{SOURCE_COLUMNS[column]} = {token}: expected {what}",
+                                 flag=flag, path=name, line=line_number)
             row[column] = value
         rows.append(row)
     if not rows:

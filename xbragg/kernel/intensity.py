@@ -43,8 +43,8 @@ class KernelInputs:
     cells: Any                # (R, 3, 3): rows a, b, c of each rotation (m), phi-major
     carried_cells: Any        # same, with the reference's phi carry-over; None when off
     reciprocal: Any           # (3, 3) rows a*, b*, c* (1/A)
-    F_flat: Any               # flattened structure-factor grid (or a 1-element dummy)
-    F_padded_flat: Any        # the same with a border of default_F (nearest lookups)
+    F_flat: Any               # flattened structure-factor grid (or a 1-element dummy); sparse: values
+    F_padded_flat: Any        # the same with a border of default_F (nearest lookups); sparse: values
     rotations: int
     subpixel_size_m: float
     pixel_size_m: float
@@ -75,6 +75,8 @@ class KernelInputs:
     scale: float              # r_e^2 * fluence
     steps: int
     background_I: float
+    F_keys: Any = None        # sparse table: sorted flat grid indices of F_flat's values; None: dense
+    F_fill: float = 0.0       # sparse table: F of the grid cells not listed
 
 
 def c_order(x):
@@ -223,13 +225,14 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
         reached = reached & (F_latt != 0.0)
 
     F_cell = nearest_F(nearest, inp.F_padded_flat, origin=inp.hkl_origin, shape=inp.hkl_shape,
-                       default_F=inp.default_F, have_table=inp.have_table)
+                       default_F=inp.default_F, have_table=inp.have_table, keys=inp.F_keys,
+                       fill_F=inp.F_fill)
     E = T * S * N * R
     interp_state = None
     if interp_active is not None:
         hkl_stack = xp.stack(hkl, axis=-1)                                 # (T,S,N,R,P,3)
         F_tri, weights, nodes = tricubic_F(hkl_stack, inp.F_flat, origin=inp.hkl_origin,
-                                           shape=inp.hkl_shape)
+                                           shape=inp.hkl_shape, keys=inp.F_keys, fill_F=inp.F_fill)
         oob = interpolation_out_of_range(hkl_stack, origin=inp.hkl_origin, shape=inp.hkl_shape) & reached
         # the first out-of-range evaluation (in loop order: pixel-major) switches interpolation
         # off for itself and for the rest of the run: those use the nearest node (reference)

@@ -20,19 +20,45 @@ def clamp(x, low: int | float, high: int | float):
     return xp.clip(x, low, high)
 
 
+def sparse_take(keys, values, flat, fill_F: float):
+    """Values of a sparse table at the flat grid indices ``flat`` (any shape), ``fill_F`` where unlisted.
+
+    keys: sorted int64 flat indices of the listed cells; values: their F, same length.
+    """
+    xp = array_namespace(keys, flat)
+    query = xp.reshape(flat, (-1,))
+    at = clamp(xp.searchsorted(keys, query), 0, keys.shape[0] - 1)
+    found = xp.take(keys, at, axis=0) == query
+    got = xp.take(values, at, axis=0)
+    return xp.reshape(xp.where(found, got, xp.full_like(got, fill_F)), flat.shape)
+
+
 def nearest_F(nearest: tuple, F_padded_flat, *, origin: tuple[int, int, int],
-              shape: tuple[int, int, int], default_F: float, have_table: bool):
+              shape: tuple[int, int, int], default_F: float, have_table: bool,
+              keys=None, fill_F: float = 0.0):
     """F of the nearest node (h0, k0, l0), or ``default_F`` outside the table.
 
     nearest: (h0, k0, l0), whole-number arrays of one shape (ceil(h - 0.5), ...);
     F_padded_flat: the flattened (h, k, l) grid (C order) with one plane of
     ``default_F`` added on every side (``render.kernel_inputs``): indices are
     clamped into that border, so no separate inside test is needed.  ``shape`` is the unpadded grid shape.
+    With ``keys`` (a sparse table, :func:`sparse_take`) ``F_padded_flat`` holds the
+    listed values instead, and cells not listed have ``fill_F``.
     Returns an array of the indices' shape.
     """
     xp = array_namespace(*nearest)
     if not have_table:
         return xp.full_like(nearest[0], default_F)
+    if keys is not None:
+        rel = [xp.astype(clamp(n - float(o), -1.0, float(s)), xp.int64)
+               for n, o, s in zip(nearest, origin, shape)]
+        inside = None
+        for r, s in zip(rel, shape):
+            ok = (r >= 0) & (r < s)
+            inside = ok if inside is None else inside & ok
+        flat = _flat_index(*(clamp(r, 0, s - 1) for r, s in zip(rel, shape)), shape)
+        F = sparse_take(keys, F_padded_flat, flat, fill_F)
+        return xp.where(inside, F, xp.full_like(F, default_F))
     # clamped while still floating, then whole numbers in int64, exact for any table size
     # and dtype
     rel = [xp.astype(clamp(n - float(o - 1), 0.0, float(s + 1)), xp.int64)
@@ -64,12 +90,14 @@ def lagrange_weights(t):
     ], axis=-1)
 
 
-def tricubic_F(hkl, F_flat, *, origin: tuple[int, int, int], shape: tuple[int, int, int]):
+def tricubic_F(hkl, F_flat, *, origin: tuple[int, int, int], shape: tuple[int, int, int],
+               keys=None, fill_F: float = 0.0):
     """Tricubic interpolation of F on the 4x4x4 nodes around ``hkl`` (reference ``polin3``).
 
     The nodes are floor(x)-1 .. floor(x)+2 on each axis.  Points whose
     neighbourhood leaves the table get an unspecified value; callers mask
-    them with :func:`interpolation_out_of_range`.
+    them with :func:`interpolation_out_of_range`.  With ``keys``, ``F_flat``
+    holds a sparse table's values (see :func:`sparse_take`).
     Returns (F, weights (..., 3, 4), node indices (..., 3, 4)).
     """
     xp = array_namespace(hkl)
@@ -86,7 +114,10 @@ def tricubic_F(hkl, F_flat, *, origin: tuple[int, int, int], shape: tuple[int, i
     ki = rel[1][..., None, :, None]
     li = rel[2][..., None, None, :]
     flat = _flat_index(hi, ki, li, shape)                         # (..., 4, 4, 4)
-    vals = xp.reshape(xp.take(F_flat, xp.reshape(flat, (-1,)), axis=0), flat.shape)
+    if keys is not None:
+        vals = sparse_take(keys, F_flat, flat, fill_F)
+    else:
+        vals = xp.reshape(xp.take(F_flat, xp.reshape(flat, (-1,)), axis=0), flat.shape)
     along_l = xp.sum(vals * w[..., 2, None, None, :], axis=-1)        # (..., 4, 4)
     along_k = xp.sum(along_l * w[..., 1, None, :], axis=-1)           # (..., 4)
     F = xp.sum(along_k * w[..., 0, :], axis=-1)

@@ -16,7 +16,7 @@ import numpy as np
 from ..constants import DBL_MIN, RTD
 from ..errors import InputError
 from .options import SimulationOptions
-from .rotations import cross, dot, rotate_axis, rotate_xyz, unitize
+from .rotations import cross, dot, magnitude, rotate_axis, rotate_xyz, unitize
 
 #: largest image xbragg renders (pixels); larger requests are input mistakes
 MAX_IMAGE_PIXELS = 1 << 31
@@ -84,6 +84,34 @@ class DetectorGeometry:
     distance0_m: float = float("nan")
     Fclose0_m: float = float("nan")
     Sclose0_m: float = float("nan")
+
+
+#: |fdet x sdet| below this: the two axes are taken as parallel
+_PARALLEL = 1e-6
+#: a detector plane closer to the sample than this many pixels leaves no image to form
+_NEAR_PLANE = 1e-3
+
+
+def _show(v: np.ndarray) -> str:
+    return "(" + " ".join(f"{x:.6g}" for x in v) + ")"
+
+
+def _refuse_plane_through_sample(opts: SimulationOptions, close_distance_m: float, pivot: str) -> None:
+    """The detector plane passes (almost) through the sample: no image can be formed.
+
+    A -twotheta of 90 degrees with the pivot at the beam spot does this: the beam spot stays
+    where it was and the plane turns until it holds the beam.  Names the rotation flags given.
+    """
+    rotations = [(flag, value) for flag, value in (
+        ("-twotheta", opts.twotheta_deg), ("-detector_rotx", opts.detector_rotx_deg),
+        ("-detector_roty", opts.detector_roty_deg), ("-detector_rotz", opts.detector_rotz_deg)) if value]
+    given = ", ".join(f"{flag} {value:g}" for flag, value in rotations)
+    where = f"the detector plane passes {abs(close_distance_m):.3g} m from the sample"
+    if not rotations:
+        raise InputError(f"{where}: give a larger -distance", flag="-distance")
+    pivot_at = "beam spot" if pivot == "beam" else "sample"
+    raise InputError(f"{where}: the geometry is degenerate ({given} with the pivot at the {pivot_at}); "
+                     "change the rotation, -pivot or the detector vectors", flag=rotations[0][0])
 
 
 def _vec(v) -> np.ndarray:
@@ -155,6 +183,8 @@ def build_detector(opts: SimulationOptions) -> DetectorGeometry:
         value = getattr(opts, name)
         if value is not None:
             custom[name] = _vec(value)
+            if not np.any(custom[name]):
+                raise InputError("a direction must not be the zero vector", flag="-" + name)
 
     Fclose = (ORGX - 0.5) * pixel if _is_set(ORGX) else nan
     Sclose = (ORGY - 0.5) * pixel if _is_set(ORGY) else nan
@@ -219,6 +249,9 @@ def build_detector(opts: SimulationOptions) -> DetectorGeometry:
                     ("-spindle_axis", spindle)):
         if not np.any(v):
             raise InputError("vector must not be zero", flag=name)
+    if magnitude(cross(fdet, sdet)) < _PARALLEL:
+        raise InputError(f"the fast axis {_show(fdet)} and the slow axis {_show(sdet)} are parallel: "
+                         "the detector has no area", flag="-fdet_vector, -sdet_vector")
 
     rotx = opts.detector_rotx_deg / RTD
     roty = opts.detector_roty_deg / RTD
@@ -248,6 +281,8 @@ def build_detector(opts: SimulationOptions) -> DetectorGeometry:
     Fclose = -dot(pix0, fdet)
     Sclose = -dot(pix0, sdet)
     close_distance = dot(pix0, odet)
+    if not abs(close_distance) >= _NEAR_PLANE * pixel:
+        _refuse_plane_through_sample(opts, close_distance, pivot)
     impact = np.array([close_distance / ratio * beam[i] - pix0[i] for i in range(3)])
     Fbeam = dot(fdet, impact)
     Sbeam = dot(sdet, impact)

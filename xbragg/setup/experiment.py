@@ -16,6 +16,7 @@ from ..constants import AVOGADRO, DEFAULT_FLUENCE, R_E_SQR_M2, RTD, WATER_F, WAT
 from ..errors import InputError
 from ..io.cformat import format_f
 from ..io.hkl import HKLTable, read_fdump, read_hkl, write_fdump
+from ..memory import check_memory, table_bytes
 from ..io.smv import SMVImage, header_float, read_smv
 from ..io.sources import read_source_file
 from .crystal import Crystal, build_crystal
@@ -99,30 +100,51 @@ def water_background(water_m: float, fluence):
     return WATER_F * WATER_F * R_E_SQR_M2 * fluence * water_m ** 3 * 1e6 * AVOGADRO / WATER_MW
 
 
+def _per_mm(v: float) -> float:
+    return v / 1000.0     # mm -> m by division, as the reference converts these keys
+
+
+#: header keys xbragg reads: option field, conversion to SI, whether the value must be positive
+_HEADER_KEYS = (("PIXEL_SIZE", "pixel_size_m", _per_mm, True),
+                ("DISTANCE", "distance_m", lambda v: v * 1e-3, True),
+                ("CLOSE_DISTANCE", "close_distance_m", lambda v: v * 1e-3, True),
+                ("WAVELENGTH", "wavelength_m", lambda v: v * 1e-10, True),
+                ("ORGX", "ORGX", float, False), ("ORGY", "ORGY", float, False),
+                ("PHI", "phi_deg", float, False), ("OSC_RANGE", "osc_deg", float, False),
+                ("BEAM_CENTER_X", "Xbeam_m", _per_mm, False), ("BEAM_CENTER_Y", "Ybeam_m", _per_mm, False))
+
+
+def _header_number(image: SMVImage, key: str, positive: bool) -> float | None:
+    """Header value ``key`` checked like the matching flag's value: finite, positive where needed."""
+    value = header_float(image, key)
+    if value is None:
+        return None
+    if not math.isfinite(value) or (positive and not value > 0):
+        expected = "a positive finite number" if positive else "a finite number"
+        raise InputError(f"{key}={image.header[key]}: expected {expected}", flag=image.flag,
+                         path=image.path)
+    return value
+
+
 def _apply_header(image: SMVImage, *, is_mask: bool) -> dict:
-    """Header values as defaults (flags given on the command line still win)."""
+    """Header values as defaults (flags given on the command line still win).
+
+    Every key read is checked (:func:`_header_number`), whether or not a flag overrides it.
+    """
     values: dict = {}
     fpixels = image.data.shape[1]
     spixels = image.data.shape[0]
     values["fpixels"] = fpixels
     values["spixels"] = spixels
-    pixel = header_float(image, "PIXEL_SIZE")
-    header_pixel_m = pixel / 1000.0 if pixel is not None else 0.1e-3
-    if pixel is not None:
-        values["pixel_size_m"] = header_pixel_m
-    for key, name, scale in (("DISTANCE", "distance_m", 1e-3), ("CLOSE_DISTANCE", "close_distance_m", 1e-3),
-                             ("WAVELENGTH", "wavelength_m", 1e-10), ("ORGX", "ORGX", 1.0),
-                             ("ORGY", "ORGY", 1.0), ("PHI", "phi_deg", 1.0), ("OSC_RANGE", "osc_deg", 1.0)):
-        v = header_float(image, key)
-        if v is not None:
-            values[name] = v * scale
-    bx = header_float(image, "BEAM_CENTER_X")
-    if bx is not None:
-        values["Xbeam_m"] = bx / 1000.0
-    by = header_float(image, "BEAM_CENTER_Y")
-    if by is not None:
+    numbers = {key: _header_number(image, key, positive) for key, _, _, positive in _HEADER_KEYS}
+    for key, name, to_si, _ in _HEADER_KEYS:
+        if numbers[key] is not None:
+            values[name] = to_si(numbers[key])
+    by = numbers["BEAM_CENTER_Y"]
+    if by is not None and is_mask:
         # the reference flips the mask's Y beam centre, but not the -img one's
-        values["Ybeam_m"] = (header_pixel_m * spixels - by / 1000.0) if is_mask else by / 1000.0
+        pixel_m = values.get("pixel_size_m", 0.1e-3)
+        values["Ybeam_m"] = pixel_m * spixels - by / 1000.0
     # TWOTHETA in a header is read but never used by the reference; xbragg ignores it too
     return values
 
@@ -152,24 +174,49 @@ def resolve_headers(opts: SimulationOptions, explicit: set[str] | None = None) -
     return opts.updated(**updates), mask
 
 
-def _write_cache(path: str, table: HKLTable) -> None:
-    """Write the Fdump.bin cache; the reference only warns when it cannot be written."""
+#: how the memory limit is raised, on the command line and in Python
+_LIMIT_FLAGS = "--memory-limit (memory_limit_bytes)"
+
+
+def _write_cache(path: str, table: HKLTable, messages: list[str]) -> None:
+    """Write the Fdump.bin cache; the reference only warns when it cannot be written.
+
+    A sparse table is not written: the format is a dense grid (gigabytes for a few
+    reflections with large indices); a cache already there is left as it is.
+    """
+    if table.sparse:
+        messages.append(f"not writing {path}: the table spans {table.cells} cells for "
+                        f"{table.values.size} reflections (a dense cache would take "
+                        f"{8 * table.cells / 2**30:.3g} GiB); give -hkl again next time")
+        return
     try:
         write_fdump(path, table)
     except Exception:
         pass
 
 
-def load_structure_factors(opts: SimulationOptions) -> HKLTable | None:
+def load_structure_factors(opts: SimulationOptions, messages: list[str] | None = None, *,
+                           memory_limit_bytes: int | None = None) -> HKLTable | None:
     """Read -hkl, or the Fdump.bin cache when -hkl is absent.
 
+    Reading the cache appends a line naming it and its index ranges to ``messages``
+    (it may come from another run in the same directory).  A cache whose table
+    would exceed ``memory_limit_bytes`` is refused before it is read.
     Writing the cache is left to :func:`build_experiment`, which does it only once
     every input has been checked, so that a failed run leaves no file.
     """
     if opts.hkl_path is not None:
         return read_hkl(opts.hkl_path, opts.default_F, flag="-hkl")
     if os.path.exists(opts.fdump_path):
-        return read_fdump(opts.fdump_path)
+        # the file, its copy without the padding planes, and the render's copies
+        check_memory(3 * os.path.getsize(opts.fdump_path), memory_limit_bytes,
+                     what=f"the structure-factor cache {opts.fdump_path}",
+                     change="delete it and give -hkl", limit_flag=_LIMIT_FLAGS)
+        table = read_fdump(opts.fdump_path)
+        if messages is not None:
+            messages.append(f"reading Fs from {opts.fdump_path} (cache of an earlier run with -hkl): "
+                            + table.describe())
+        return table
     if opts.default_F == 0.0:
         raise InputError(f"no structure factors: give -hkl FILE, or -default_F F (no {opts.fdump_path} "
                          "cache in the working directory)", flag="-hkl")
@@ -204,20 +251,24 @@ def mosaic_domains(opts: SimulationOptions, table: ShuffleTable, messages: list[
     return mosaic_umats(spread, domains, Ran1(-seed, table)), spread
 
 
-def build_experiment(opts: SimulationOptions, *, explicit: set[str] | None = None) -> Experiment:
+def build_experiment(opts: SimulationOptions, *, explicit: set[str] | None = None,
+                     memory_limit_bytes: int | None = None) -> Experiment:
     """Resolve every default and auto-selection rule of the reference into an :class:`Experiment`.
 
     Extreme values whose arithmetic under- or overflows (a -cell of 1e-300, a zero
     -beamsize with -flux) are reported as an :class:`InputError`, not a traceback.
+    ``memory_limit_bytes``: refuse (:class:`InputError`) a structure-factor table that
+    would need more (estimated with :func:`xbragg.memory.table_bytes`); ``None``: no limit.
     """
     try:
-        return _build_experiment(opts, explicit)
+        return _build_experiment(opts, explicit, memory_limit_bytes)
     except ArithmeticError as exc:
         raise InputError(f"the values given lead to numbers out of range ({exc}); check the cell "
                          "(-cell, -mat), lengths and sizes for extreme values") from None
 
 
-def _build_experiment(opts: SimulationOptions, explicit: set[str] | None) -> Experiment:
+def _build_experiment(opts: SimulationOptions, explicit: set[str] | None,
+                      memory_limit_bytes: int | None) -> Experiment:
     messages: list[str] = []
     opts, mask = resolve_headers(opts, explicit)
 
@@ -276,7 +327,9 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None) -> Exp
                          "it follows from the crystal size, -lambda, -distance and -pixel: check those, "
                          "or give -oversample", flag="-oversample")
 
-    hkl = load_structure_factors(opts)
+    hkl = load_structure_factors(opts, messages, memory_limit_bytes=memory_limit_bytes)
+    check_memory(table_bytes(hkl), memory_limit_bytes, what="the structure-factor table",
+                 change="check the indices in -hkl", limit_flag=_LIMIT_FLAGS)
     if hkl is None or hkl.count == 0:
         interpolate = False
 
@@ -304,7 +357,7 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None) -> Exp
         raise InputError(f"mask is {mask.shape[1]}x{mask.shape[0]} pixels but the detector is "
                          f"{detector.fpixels}x{detector.spixels}", flag="-mask", path=opts.mask_path)
     if opts.hkl_path is not None and hkl is not None:
-        _write_cache(opts.fdump_path, hkl)  # only now: every input has been read and checked
+        _write_cache(opts.fdump_path, hkl, messages)  # only now: every input has been read and checked
 
     return Experiment(
         detector=detector, crystal=crystal, sources=sources, phi=phi, thickness=thickness,

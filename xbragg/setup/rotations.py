@@ -51,15 +51,28 @@ def rotate_umat(v: np.ndarray, umat: np.ndarray) -> np.ndarray:
 
 
 def magnitude(v: np.ndarray) -> float:
-    """Euclidean length, summed in the reference's order."""
-    return math.sqrt(float(v[0]) * v[0] + float(v[1]) * v[1] + float(v[2]) * v[2])
+    """Euclidean length, summed in the reference's order (Python floats: an overflow gives inf,
+    without NumPy's warning)."""
+    x, y, z = float(v[0]), float(v[1]), float(v[2])
+    return math.sqrt(x * x + y * y + z * z)
 
 
 def unitize(v: np.ndarray) -> tuple[np.ndarray, float]:
-    """Unit vector and the original length; a zero vector stays zero (reference ``unitize``)."""
+    """Unit vector and the original length; a zero vector stays zero (reference ``unitize``).
+
+    A finite vector whose squared length overflows is scaled down first, so it keeps its
+    direction (the reference's would become zero); one with non-finite components gives
+    NaN components. No NumPy warning either way.
+    """
     mag = magnitude(v)
+    x, y, z = float(v[0]), float(v[1]), float(v[2])
+    if math.isinf(mag) and all(math.isfinite(c) for c in (x, y, z)):
+        largest = max(abs(x), abs(y), abs(z))
+        x, y, z = x / largest, y / largest, z / largest
+        norm = magnitude((x, y, z))
+        return np.array([x / norm, y / norm, z / norm], dtype=np.float64), mag
     if mag != 0.0:
-        return np.array([v[0] / mag, v[1] / mag, v[2] / mag], dtype=np.float64), mag
+        return np.array([x / mag, y / mag, z / mag], dtype=np.float64), mag
     return np.zeros(3), mag
 
 

@@ -235,6 +235,9 @@ def build_sources(opts: SimulationOptions, wavelength_m: float, beam: np.ndarray
                 weights.append(weight)
     if not positions:
         raise InputError("no sources: the divergence settings leave no source point", flag="-divergence")
+    if file_rows is None and min(lambdas) <= 0.0:
+        raise InputError(f"{disp * 100:g}% makes a source wavelength of {min(lambdas) * 1e10:g} A; "
+                         "the dispersion must stay below 200%", flag="-dispersion")
     raw = np.array(positions, dtype=np.float64)
     directions = np.array([unitize(p)[0] for p in raw])
     return Sources(direction=directions, wavelength_m=np.array(lambdas), weight=np.array(weights),
