@@ -98,7 +98,7 @@ class HKLTable:
         return float(self.values[at]) if found else float(self.fill_F)
 
     def describe(self) -> str:
-        """Index ranges and size, as printed when the table is read: ``h -5..5 k ... (N cells)``."""
+        """Index ranges and ``count``, as printed when a cache is read: ``h -5..5 k ... (N values)``."""
         return (f"h {self.h_min}..{self.h_max} k {self.k_min}..{self.k_max} "
                 f"l {self.l_min}..{self.l_max} ({self.count} values)")
 
