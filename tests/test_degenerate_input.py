@@ -242,17 +242,22 @@ def _sparse_and_dense(tmp_path, monkeypatch, text: str, backend: str,
         monkeypatch.setattr(hkl_module, "DENSE_MAX_CELLS", dense_max)
         exp = build_experiment(opts)
         assert exp.hkl.sparse == (dense_max == 0)
-        images.append(to_numpy(render(exp, backend=backend, workers=1).image))
+        result = render(exp, backend=backend, workers=1)
+        assert not result.interpolation_fell_back      # tricubic lookups throughout when on
+        images.append(to_numpy(result.image))
     return images[0], images[1]
 
 
 @pytest.mark.parametrize("options", [{"interpolate": False, "Na": 5, "Nb": 5, "Nc": 5},
                                      {"interpolate": True, "Na": 2, "Nb": 2, "Nc": 2}])
-@pytest.mark.parametrize("backend", ["numpy", "array_api_strict"])
+@pytest.mark.parametrize("backend", ["numpy", "array_api_strict", "torch"])
 def test_sparse_table_gives_the_dense_table_s_image_bit_for_bit(tmp_path, monkeypatch, options, backend):
+    if backend == "torch":
+        pytest.importorskip("torch")
     rng = np.random.default_rng(7)
+    # 300 reflections in a 17^3 grid, which covers every 4x4x4 neighbourhood of the image
     lines = [f"{h} {k} {l} {rng.uniform(1, 100):.4f}"
-             for h, k, l in rng.integers(-4, 5, size=(40, 3))]
+             for h, k, l in rng.integers(-8, 9, size=(300, 3))]
     dense, sparse = _sparse_and_dense(tmp_path, monkeypatch, "\n".join(lines) + "\n", backend,
                                       default_F=3.0, **options)
     assert dense.max() > 0
