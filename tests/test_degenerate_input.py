@@ -264,13 +264,18 @@ def test_sparse_table_gives_the_dense_table_s_image_bit_for_bit(tmp_path, monkey
     assert dense.tobytes() == sparse.tobytes()
 
 
-def test_detector_too_large_for_memory_is_refused_up_front(work):
-    argv = BASE + ["-default_F", "1", "-detpixels", "40000", "-roi", "0", "10", "0", "10"]
+@pytest.mark.parametrize("detpixels", ["40000", "20000"])
+def test_detector_too_large_for_memory_is_refused_up_front(work, detpixels):
+    # 40000: refused while the experiment is built; 20000: by the whole run's estimate
+    (work / "small.hkl").write_text("0 0 0 10\n1 2 -3 5\n")
+    argv = BASE + ["-hkl", "small.hkl", "-detpixels", detpixels, "-roi", "0", "10", "0", "10"]
     status, _, err, peak = _run_child(argv, work)
     assert status == 2 and len(err.splitlines()) == 1, err
-    assert "40000x40000-pixel detector" in err and "GiB of memory needed" in err
+    assert f"{detpixels}x{detpixels}-pixel detector" in err and "GiB of memory needed" in err
+    assert ("at least" if detpixels == "40000" else "about") in err
     assert "-detpixels" in err and "--memory-limit" in err
     assert peak < 2**30 and not (work / OUT).exists()
+    assert not (work / "Fdump.bin").exists() or detpixels == "20000"
 
 
 def test_memory_limit_can_be_raised(work, capsys):

@@ -16,9 +16,9 @@ __all__ = ["DEFAULT_MEMORY_LIMIT_BYTES", "OUTPUT_BYTES_PER_PIXEL", "default_memo
 
 #: memory limit when none is given: 8 GiB, or 80% of the physical memory when that is less
 DEFAULT_MEMORY_LIMIT_BYTES = 8 * 2**30
-#: bytes per detector pixel the command line's outputs take at their peak: the float32 image
-#: plus the temporaries of the integer, PGM and noise images (measured: 56 bytes per pixel
-#: in all for a 4096x4096 detector in float64, image assembly included)
+#: bytes per detector pixel for the command line's float32 image and the temporaries of the
+#: integer, PGM and noise images; with :func:`image_bytes` a float64 run is estimated at 84
+#: bytes per pixel, against a measured peak of 56 (4096x4096 detector, every output)
 OUTPUT_BYTES_PER_PIXEL = 52
 
 
@@ -54,14 +54,16 @@ def image_bytes(region_pixels: int, full_pixels: int, itemsize: int) -> int:
 
 
 def check_memory(needed_bytes: int, limit_bytes: int | None, *, what: str, change: str,
-                 limit_flag: str = "memory_limit_bytes") -> None:
+                 limit_flag: str = "memory_limit_bytes", lower_bound: bool = False) -> None:
     """Raise :class:`InputError` when ``needed_bytes`` exceeds ``limit_bytes`` (``None``: no limit).
 
-    ``what`` says what needs the memory, ``change`` which flags make it smaller.
+    ``what`` says what needs the memory, ``change`` which flags make it smaller;
+    ``lower_bound``: ``needed_bytes`` is a least amount, not an estimate.
     """
     if limit_bytes is None or needed_bytes <= limit_bytes:
         return
-    raise InputError(f"{what}: about {_gib(needed_bytes)} of memory needed, more than the limit of "
+    amount = "at least" if lower_bound else "about"
+    raise InputError(f"{what}: {amount} {_gib(needed_bytes)} of memory needed, more than the limit of "
                      f"{_gib(limit_bytes)}; {change}, or raise {limit_flag}")
 
 

@@ -16,7 +16,7 @@ from ..constants import AVOGADRO, DEFAULT_FLUENCE, R_E_SQR_M2, RTD, WATER_F, WAT
 from ..errors import InputError
 from ..io.cformat import format_f
 from ..io.hkl import HKLTable, read_fdump, read_hkl, write_fdump
-from ..memory import check_memory, table_bytes
+from ..memory import check_memory, image_bytes, table_bytes
 from ..io.smv import SMVImage, header_float, read_smv
 from ..io.sources import read_source_file
 from .crystal import Crystal, build_crystal
@@ -257,8 +257,9 @@ def build_experiment(opts: SimulationOptions, *, explicit: set[str] | None = Non
 
     Extreme values whose arithmetic under- or overflows (a -cell of 1e-300, a zero
     -beamsize with -flux) are reported as an :class:`InputError`, not a traceback.
-    ``memory_limit_bytes``: refuse (:class:`InputError`) a structure-factor table that
-    would need more (estimated with :func:`xbragg.memory.table_bytes`); ``None``: no limit.
+    ``memory_limit_bytes``: refuse (:class:`InputError`) a structure-factor table, or a
+    table and detector image (float32, twice), that would need more (see
+    :mod:`xbragg.memory`), before ``Fdump.bin`` is written; ``None``: no limit.
     """
     try:
         return _build_experiment(opts, explicit, memory_limit_bytes)
@@ -330,6 +331,13 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None,
     hkl = load_structure_factors(opts, messages, memory_limit_bytes=memory_limit_bytes)
     check_memory(table_bytes(hkl), memory_limit_bytes, what="the structure-factor table",
                  change="check the indices in -hkl", limit_flag=_LIMIT_FLAGS)
+    # any render holds the whole detector image at least twice (float32 at best): refused
+    # here, a run too large writes no Fdump.bin either
+    full_pixels = detector.fpixels * detector.spixels
+    check_memory(table_bytes(hkl) + image_bytes(0, full_pixels, 4), memory_limit_bytes,
+                 what=f"the image of a {detector.fpixels}x{detector.spixels}-pixel detector",
+                 change="use a smaller detector (-detpixels, -detsize, -pixel)", limit_flag=_LIMIT_FLAGS,
+                 lower_bound=True)
     if hkl is None or hkl.count == 0:
         interpolate = False
 
