@@ -5,7 +5,7 @@ paths work; the float image goes to ``OUTDIR/ours_float.bin``, the integer image
 written, to ``OUTDIR/ours_int.img``) and takes the reference image
 either by running the reference program (``--ref-bin`` or the environment variable
 ``NB_C_BIN``; same FLAGS plus ``-floatfile OUTDIR/ref_float.bin -intfile OUTDIR/ref_int.img
--noprogress -nonoise -nopgm``) or from a stored raw float32 image (``--ref-float``, ``.gz``
+-noprogress -nonoise -nopgm``, single-threaded unless ``OMP_NUM_THREADS`` is set) or from a stored raw float32 image (``--ref-float``, ``.gz``
 allowed; its size is the one FLAGS give).
 
 xbragg's own switches in FLAGS (``--phi-carryover``, ``--backend``, ...) go to xbragg only;
@@ -206,15 +206,19 @@ def _render_ours(flags: list[str], floatfile: str) -> tuple[float, str]:
 
 
 def _run_reference(binary: str, flags: list[str], outdir: str,
-                   timeout: float | None) -> tuple[float, str, list[str]]:
-    """Run the reference program; (seconds, stdout, command)."""
+                   timeout: float | None) -> tuple[float, str, list[str], str]:
+    """Run the reference program; (seconds, stdout, command, its OMP_NUM_THREADS)."""
     command = ([binary] + list(flags)
                + ["-floatfile", os.path.join(outdir, "ref_float.bin"),
                   "-intfile", os.path.join(outdir, "ref_int.img")] + REF_OUTPUT_FLAGS)
+    # one thread unless the caller chose: with several, the reference's phi carry-over and
+    # interpolation fall-back restart at each thread's first pixel (its firstprivate copies)
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", "1")
     start = time.perf_counter()
     try:
         done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              timeout=timeout, check=False)
+                              timeout=timeout, check=False, env=env)
     except subprocess.TimeoutExpired:
         raise CompareError(f"reference program ran past --timeout {timeout:g} s") from None
     except OSError as exc:
@@ -225,7 +229,7 @@ def _run_reference(binary: str, flags: list[str], outdir: str,
         tail = (done.stderr.decode("utf-8", "replace") or stdout).strip().splitlines()[-5:]
         raise CompareError(f"reference program exited with status {done.returncode}"
                            + (": " + " / ".join(tail) if tail else ""))
-    return seconds, stdout, command
+    return seconds, stdout, command, env["OMP_NUM_THREADS"]
 
 
 def _inspect(flags: list[str]) -> tuple[int, int, tuple[int, int, int, int], list[ReferenceBehaviour]]:
@@ -349,7 +353,8 @@ def compare(flags: list[str], *, ref_bin: str | None = None, ref_float: str | No
     ours = read_float_image(ours_path, fpixels, spixels)
 
     if binary is not None:
-        ref_seconds, ref_stdout, command = _run_reference(binary, reference_flags(flags), outdir, timeout)
+        ref_seconds, ref_stdout, command, threads = _run_reference(binary, reference_flags(flags), outdir,
+                                                                   timeout)
         atomic_write_bytes(os.path.join(outdir, "ref_stdout.txt"), ref_stdout.encode())
         ref_path = os.path.join(outdir, "ref_float.bin")
         try:
@@ -357,7 +362,7 @@ def compare(flags: list[str], *, ref_bin: str | None = None, ref_float: str | No
         except InputError as exc:
             raise CompareError(f"reference program output: {exc}") from None
         reference = {"kind": "program", "program": binary, "command": command,
-                     "float": ref_path, "runtime_s": ref_seconds}
+                     "omp_num_threads": threads, "float": ref_path, "runtime_s": ref_seconds}
     else:
         ref = read_float_image(ref_float, fpixels, spixels, flag="--ref-float")
         reference = {"kind": "stored", "float": ref_float, "runtime_s": None}
