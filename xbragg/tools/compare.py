@@ -2,11 +2,11 @@
 
 Renders FLAGS with xbragg (in this process, in the current directory so that relative input
 paths work; the float image goes to ``OUTDIR/ours_float.bin``, the integer image, where
-written, to ``OUTDIR/ours_int.img``) and takes the reference image
-either by running the reference program (``--ref-bin`` or the environment variable
-``NB_C_BIN``; same FLAGS plus ``-floatfile OUTDIR/ref_float.bin -intfile OUTDIR/ref_int.img
--noprogress -nonoise -nopgm``, single-threaded unless ``OMP_NUM_THREADS`` is set) or from a stored raw float32 image (``--ref-float``, ``.gz``
-allowed; its size is the one FLAGS give).
+written, to ``OUTDIR/ours_int.img``) and takes the reference image either by running the
+reference program (``--ref-bin`` or the environment variable ``NB_C_BIN``; same FLAGS plus
+``-floatfile OUTDIR/ref_float.bin -intfile OUTDIR/ref_int.img -noprogress -nonoise -nopgm``,
+single-threaded unless ``OMP_NUM_THREADS`` is set) or from a stored raw float32 image
+(``--ref-float``, ``.gz`` allowed; its size is the one FLAGS give).
 
 xbragg's own switches in FLAGS (``--phi-carryover``, ``--backend``, ...) go to xbragg only;
 ``--c-parity`` adds :data:`C_PARITY_FLAGS` to xbragg's run.  When FLAGS trigger a known
