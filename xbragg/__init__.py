@@ -15,9 +15,11 @@ from .errors import InputError, OutputError, XbraggError
 from .render import RenderResult, render
 from .setup.experiment import Experiment, build_experiment
 from .setup.options import SimulationOptions
+from .tools.png import save_png
 
 __all__ = ["SimulationOptions", "Experiment", "build_experiment", "render", "RenderResult",
-           "simulate", "options_from_flags", "XbraggError", "InputError", "OutputError", "BackendError"]
+           "simulate", "options_from_flags", "XbraggError", "InputError", "OutputError", "BackendError",
+           "save_png"]
 __version__ = "0.1.0"
 
 

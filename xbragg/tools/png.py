@@ -7,9 +7,11 @@ import zlib
 
 import numpy as np
 
+from xbragg.backends import to_numpy
+from xbragg.errors import InputError
 from xbragg.io.atomic import atomic_write_bytes
 
-__all__ = ["encode_gray8", "write_gray8", "log_scale"]
+__all__ = ["encode_gray8", "write_gray8", "log_scale", "save_png"]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -52,3 +54,17 @@ def log_scale(image: np.ndarray, vmax: float, decades: float = 4.0) -> np.ndarra
     with np.errstate(over="ignore", invalid="ignore"):
         t = np.log10(1.0 + np.clip(x, 0.0, vmax) / floor) / np.log10(1.0 + vmax / floor)
     return np.round(255.0 * np.clip(t, 0.0, 1.0)).astype(np.uint8)
+
+
+def save_png(image, path: str | os.PathLike[str], *, vmax: float | None = None, decades: float = 4.0) -> None:
+    """Save a 2-D float image (any backend, rows = slow index from the top) as an 8-bit greyscale
+    PNG preview on a log scale (:func:`log_scale`): ``vmax`` and above white (default: the
+    image's largest finite value), ``decades`` orders of magnitude below it shaded, 0 and
+    below black.  ``xbragg.save_png(xbragg.simulate(opts), "preview.png")``."""
+    pixels = to_numpy(image)
+    if pixels.ndim != 2 or pixels.size == 0:
+        raise InputError(f"save_png needs a non-empty 2-D image, got shape {pixels.shape}")
+    if vmax is None:
+        finite = pixels[np.isfinite(pixels)]
+        vmax = float(finite.max()) if finite.size else 0.0
+    write_gray8(path, log_scale(pixels, vmax, decades))
