@@ -13,7 +13,7 @@ import pytest
 import xbragg
 from xbragg.cli.flags import flag_index
 from xbragg.cli.main import main, run
-from xbragg.cli.parse import EXAMPLES, SUBCOMMANDS, edit_distance, help_text, parse_args, suggest
+from xbragg.cli.parse import EXAMPLES, OWN_SPELLINGS, SUBCOMMANDS, edit_distance, help_text, parse_args, suggest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,7 +74,7 @@ def test_subcommand_help_exits_0(name, capsys):
 ])
 def test_suggestion_is_the_nearest_flag(typo, meant):
     assert suggest(typo) == meant
-    names = [*flag_index(), "--phi-carryover", "--version", "-version", "-h", "--help", "-help"]
+    names = [*flag_index(), *OWN_SPELLINGS]
     assert edit_distance(typo.lower(), meant.lower()) == min(edit_distance(typo.lower(), n.lower())
                                                              for n in names)
 

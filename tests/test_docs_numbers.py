@@ -44,7 +44,8 @@ CHECKS = [
     ("tools.md", r"\| `--rtol R` \| [^|]* \| `(\S+)` \|", [trace_diff.DEFAULT_RTOL]),
     ("tools.md", r"\| `--threshold T` \| [^|]* \| `(\S+)` \|", [compare.DEFAULT_THRESHOLD]),
     ("tools.md", r"`rel_floor` = (\S+) ×", [compare.REL_FLOOR]),
-    ("tools.md", r"correlation ≥ (\S+),\s+relative error ≤ (\S+) above the floor, and sum ratio within (\S+) of 1",
+    ("tools.md", r"correlation ≥ (\S+),\s+relative error ≤ (\S+) above the floor, and sum ratio "
+                 r"within (\S+) of 1",
      [golden.MIN_CORRELATION, golden.REL_TOL, golden.SUM_RATIO_TOL]),
     ("user-guide.md", r"`-scale` defaults to `(\d+) / max_I`", [auto_int_scale(0.0, 1.0)]),
     ("user-guide.md", r"`-pgmscale` defaults to `(\d+) / \((\d+) \* rmsd\)`",

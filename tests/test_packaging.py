@@ -56,7 +56,9 @@ def test_torch_jit_deprecation_is_filtered(tmp_path):
     ("tests/reference/outputs_scaled/int.img", False),
 ])
 def test_gitignore_covers_what_a_first_run_writes(path, ignored):
-    if shutil.which("git") is None or subprocess.run(["git", "rev-parse"], cwd=ROOT, capture_output=True).returncode:
+    in_work_tree = shutil.which("git") and not subprocess.run(["git", "rev-parse"], cwd=ROOT,
+                                                              capture_output=True).returncode
+    if not in_work_tree:
         pytest.skip("not a git work tree")
     done = subprocess.run(["git", "check-ignore", "-q", "--no-index", path], cwd=ROOT)
     assert done.returncode == (0 if ignored else 1), path
