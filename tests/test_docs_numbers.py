@@ -6,6 +6,7 @@ matches fails too, so the check is updated with the words.
 """
 from __future__ import annotations
 
+import ast
 import importlib
 import re
 from pathlib import Path
@@ -22,8 +23,20 @@ from xbragg.outputs import OutputPlan, auto_int_scale, auto_pgm_scale
 from xbragg.tools import compare, trace_diff
 
 render = importlib.import_module("xbragg.render")     # the module (xbragg.render is the function)
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
 MIB = 2**20
+
+
+def _module_constants(path: Path) -> dict:
+    """The literal module-level constants of a file that tests cannot import (property_tests/)."""
+    tree = ast.parse(path.read_text())
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Constant)}
+
+
+BACKEND_TOLERANCES = _module_constants(ROOT / "property_tests" / "test_backends.py")
 
 # (doc, pattern with one group per number, the values those numbers must equal)
 CHECKS = [
@@ -57,6 +70,8 @@ CHECKS = [
      [golden.REL_TOL, compare.REL_FLOOR]),
     ("reference-behaviour.md", r"\(F_bg = (\S+), MW = (\d+)\)", [WATER_F, WATER_MW]),
     ("reference-behaviour.md", r"\((\S+) photons/m\^2\)", [float(f"{DEFAULT_FLUENCE:.5e}")]),
+    ("performance.md", r"\((\S+) relative on pixels above (\S+) of the\s+maximum, (\S+) of the maximum anywhere\)",
+     [BACKEND_TOLERANCES[k] for k in ("FLOAT32_RTOL", "SIGNAL", "FLOAT32_ATOL")]),
 ]
 
 
