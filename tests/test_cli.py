@@ -18,7 +18,7 @@ from xbragg.cli.parse import CHOICES, help_text, parse_args
 from xbragg.cli.progress import ProgressBar, progress_for
 from xbragg.setup.options import SimulationOptions
 
-GOLDEN = Path(__file__).resolve().parents[1] / ".." / "shared" / "golden"
+GOLDEN = Path(__file__).resolve().parent / "reference"  # the golden cases (tests/reference/README.md)
 INPUTS = GOLDEN / "inputs"
 
 SMALL = ["-cell", "100", "100", "100", "90", "90", "90", "-default_F", "100", "-distance", "100",

@@ -8,6 +8,7 @@ import stat
 import struct
 import sys
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -171,7 +172,7 @@ def test_reference_program_is_run(workdir, monkeypatch):
     assert s["reference"]["kind"] == "program"
     assert s["runtime_ref_s"] is not None and s["runtime_ref_s"] > 0
     assert s["correlation"] > 0.999999
-    args = open(binary + ".args").read().split()
+    args = Path(binary + ".args").read_text().split()
     assert args[: len(flags)] == flags
     for flag in ("-noprogress", "-nonoise", "-nopgm"):
         assert flag in args

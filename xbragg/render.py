@@ -125,17 +125,27 @@ def tile_size(exp: Experiment, memory_budget_bytes: int, dtype: str, *, workers:
     if dtype == "float32":
         per_eval //= 2
     per_pixel = per_eval * evaluations_per_pixel(exp)
+    if not memory_budget_bytes > 0:
+        raise InputError(f"the memory budget must be positive, got {memory_budget_bytes} bytes",
+                         flag="--memory-budget")
     if per_pixel > memory_budget_bytes:
+        # blame -oversample only where it is what makes one pixel large
+        lower = (f"lower -oversample (auto-selected {exp.oversample_recommended} from the crystal size) or "
+                 if exp.oversample > 1 else "")
         raise InputError(
             f"one pixel needs {evaluations_per_pixel(exp)} evaluations ({exp.thickness.steps} layers x "
             f"{exp.oversample}^2 sub-pixels x {exp.sources.count} sources x {exp.phi.phisteps} phi steps x "
-            f"{exp.mosaic_umats.shape[0]} domains), about {per_pixel / 2**20:.0f} MiB, more than the "
-            f"memory budget of {memory_budget_bytes / 2**20:.0f} MiB; lower -oversample (auto-selected "
-            f"{exp.oversample_recommended} from the crystal size) or raise --memory-budget",
-            flag="-oversample")
+            f"{exp.mosaic_umats.shape[0]} domains), about {_size(per_pixel)}, more than the "
+            f"memory budget of {_size(memory_budget_bytes)}; {lower}raise --memory-budget",
+            flag="-oversample" if lower else "--memory-budget")
     # tiles in flight at once share the budget, but each holds at least one pixel
     per_tile = min(memory_budget_bytes // workers, CACHE_TILE_BYTES.get(backend, DEFAULT_TILE_BYTES))
     return max(1, int(per_tile // per_pixel))
+
+
+def _size(nbytes: int) -> str:
+    """A byte count for a message: bytes below a MiB, whole MiB above."""
+    return f"{nbytes:.0f} bytes" if nbytes < 2**20 else f"{nbytes / 2**20:.0f} MiB"
 
 
 def available_cores() -> int:
@@ -212,6 +222,8 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     mode, workers = parallel_plan(backend, workers, ordered=exp.interpolate or exp.phi_carryover,
                                   evaluations=total * evaluations_per_pixel(exp),
                                   tracing=trace_pixel is not None)
+    if tile_pixels is not None and not (isinstance(tile_pixels, (int, np.integer)) and tile_pixels >= 1):
+        raise InputError(f"tile_pixels must be a whole number of pixels, at least 1, got {tile_pixels!r}")
     step = tile_pixels or tile_size(exp, memory_budget_bytes, dtype, workers=workers, backend=backend)
     inp = inputs if inputs is not None else kernel_inputs(exp, xp, dev, dt)
     if total == 0:

@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 
+from .. import __version__
 from ..backends import BackendError, namespace, resolve_device, resolve_dtype, to_numpy
 from ..errors import XbraggError
 from ..io.rawfloat import write_float_image
@@ -14,7 +15,7 @@ from ..setup.experiment import build_experiment
 from ..setup.random_numbers import clock_seed
 from ..stats import image_stats
 from ..trace import trace_lines
-from .parse import help_text, parse_args
+from .parse import SUBCOMMANDS, help_text, parse_args
 from .progress import progress_for
 from .report import print_setup, print_stats
 
@@ -42,6 +43,9 @@ def run(argv: list[str], out=None) -> int:
     parsed = parse_args(argv)
     if parsed.help:
         out.write(help_text())
+        return 0
+    if parsed.version:
+        out.write(f"xbragg {__version__}\n")
         return 0
     settings = parsed.settings
     clock = clock_seed()   # the reference's default noise seed, and misset seed (not -seed's value)
@@ -80,16 +84,12 @@ def run(argv: list[str], out=None) -> int:
     return 0
 
 
-#: ``xbragg SUBCOMMAND ...``: tools beside the simulator, each a module with ``main(argv) -> int``
-SUBCOMMANDS = {"trace-diff": "xbragg.tools.trace_diff", "compare": "xbragg.tools.compare"}
-
-
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: errors become one message on stderr and exit status 2."""
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in SUBCOMMANDS:
         import importlib
-        return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
+        return importlib.import_module(SUBCOMMANDS[argv[0]][0]).main(argv[1:])
     try:
         return run(argv)
     except (XbraggError, BackendError) as exc:

@@ -19,7 +19,29 @@ class ParsedArgs:
     settings: dict = field(default_factory=dict)
     explicit: set = field(default_factory=set)
     help: bool = False
+    version: bool = False
 
+
+#: ``xbragg SUBCOMMAND ...``: tools beside the simulator, each a module with ``main(argv) -> int``,
+#: and the line ``xbragg -h`` shows for it
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "compare": ("xbragg.tools.compare",
+                "render FLAGS with xbragg and compare the image with the reference program's or a stored one"),
+    "trace-diff": ("xbragg.tools.trace_diff", "compare two -trace_pixel traces quantity by quantity"),
+}
+
+#: ``xbragg -h`` opens with these (comment, command)
+EXAMPLES = (
+    ("a 100 A cubic crystal, every F = 100, 6.2 A beam: floatimage.bin and intimage.img",
+     "xbragg -cell 100 100 100 90 90 90 -default_F 100 -lambda 6.2 -N 5 -distance 100 -detpixels 1024 "
+     "-nonoise -nopgm"),
+    ("structure factors and orientation from files, a noisy SMV image with a fixed seed",
+     "xbragg -hkl P1.hkl -mat A.mat -lambda 1.0 -N 10 -distance 200 -detpixels 1024 -noisefile noise.img "
+     "-seed 1 -nopgm"),
+    ("xbragg against a stored reference image, with one pixel's scaling chain traced",
+     "xbragg compare --ref-float ref.bin --outdir cmp -- -cell 100 100 100 90 90 90 -default_F 100 "
+     "-lambda 6.2 -N 5 -detpixels 128 -trace_pixel 64 64"),
+)
 
 #: Flags whose value must be one of a few words (compared case-sensitively, except -pivot).
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -43,17 +65,34 @@ def _check_choice(token: str, value: str) -> None:
                          + (f"; did you mean {hint[0]!r}?" if hint else ""), flag=token)
 
 
+#: spellings handled by parse_args itself rather than by the flag table
+OWN_SPELLINGS = ("-h", "--help", "-help", "--version", "-version", "--phi-carryover")
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) that turn ``a`` into ``b``:
+    the optimal-string-alignment form of the Damerau-Levenshtein distance."""
+    before, row = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (ca != cb))
+            if before is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], before[j - 2] + 1)
+        before, row = row, current
+    return row[-1]
+
+
 def suggest(name: str) -> str | None:
-    """The closest known flag spelling, for "did you mean" messages."""
-    names = list(flag_index())
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    if close:
-        return close[0]
-    stripped = name.lstrip("-")
-    for candidate in names:
-        if candidate.lstrip("-").startswith(stripped) or stripped.startswith(candidate.lstrip("-")):
-            return candidate
-    return None
+    """The known flag nearest to ``name`` by :func:`edit_distance` (ignoring case; among
+    equals, one that ``name`` begins, then the first in table order), for "did you mean"
+    messages; ``None`` when even the nearest needs more than a third of the name's letters
+    changed (2 edits are always allowed): a suggestion that far off would mislead."""
+    names = [*flag_index(), *OWN_SPELLINGS]
+    word = name.lower()
+    distance, _, best = min((edit_distance(word, n.lower()), not n.lower().startswith(word), i)
+                            for i, n in enumerate(names))
+    return names[best] if distance <= max(2, len(name.lstrip("-")) // 3) else None
 
 
 def _is_number(token: str) -> bool:
@@ -119,6 +158,10 @@ def parse_args(argv: list[str]) -> ParsedArgs:
             parsed.help = True
             i += 1
             continue
+        if token in ("--version", "-version"):
+            parsed.version = True
+            i += 1
+            continue
         if token == "--phi-carryover":
             opts.phi_carryover = True
             i += 1
@@ -168,8 +211,16 @@ def parse_args(argv: list[str]) -> ParsedArgs:
 
 
 def help_text() -> str:
-    """``xbragg -h``: every flag with its synonyms, units and default, from the flag table."""
-    lines = ["usage: xbragg [flags]   (nanoBragg-compatible; flags are matched exactly)", ""]
+    """``xbragg -h``: examples, the subcommands, then every flag with its synonyms, units and
+    default, from the flag table."""
+    lines = ["usage: xbragg [flags]   (nanoBragg-compatible; flags are matched exactly)",
+             "       xbragg SUBCOMMAND ...   (xbragg SUBCOMMAND -h for its options)", "", "examples:"]
+    for comment, command in EXAMPLES:
+        lines += [f"  # {comment}", f"  {command}"]
+    lines += ["", "subcommands:"]
+    width = max(len(name) for name in SUBCOMMANDS)
+    lines += [f"  {name:<{width}}  {summary}" for name, (_, summary) in SUBCOMMANDS.items()]
+    lines.append("")
     group = None
     for flag in FLAGS:
         if flag.group != group:
@@ -187,4 +238,5 @@ def help_text() -> str:
     lines.append("  --phi-carryover\n      reproduce the reference's phi carry-over: a step at exactly phi = 0 "
                  "reuses the previous pixel's last rotation [default: off, physically correct]")
     lines.append("  -h, --help\n      this list")
+    lines.append("  --version, -version\n      print the version and exit")
     return "\n".join(lines) + "\n"

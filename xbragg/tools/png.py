@@ -7,9 +7,12 @@ import zlib
 
 import numpy as np
 
+from xbragg.backends import to_numpy
+from xbragg.errors import InputError
 from xbragg.io.atomic import atomic_write_bytes
+from xbragg.tools.preview import brightness
 
-__all__ = ["encode_png", "write_png"]
+__all__ = ["encode_png", "write_png", "save_png"]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _GREY, _RGB = 0, 2          # PNG colour types
@@ -52,3 +55,17 @@ def encode_png(pixels: np.ndarray, text: dict[str, str] | None = None) -> bytes:
 def write_png(path: str | os.PathLike[str], pixels: np.ndarray, text: dict[str, str] | None = None) -> None:
     """Write ``pixels`` (see :func:`encode_png`) as a PNG file, atomically."""
     atomic_write_bytes(path, encode_png(pixels, text))
+
+
+def save_png(image, path: str | os.PathLike[str], *, vmax: float | None = None, decades: float = 4.0) -> None:
+    """Save a 2-D float image (any backend, rows = slow index from the top) as an 8-bit greyscale
+    PNG preview on a log scale (:func:`xbragg.tools.preview.brightness`): ``vmax`` and above
+    white (default: the image's largest finite value), ``decades`` orders of magnitude below it
+    shaded, 0 and below black.  ``xbragg.save_png(xbragg.simulate(opts), "preview.png")``."""
+    pixels = to_numpy(image)
+    if pixels.ndim != 2 or pixels.size == 0:
+        raise InputError(f"save_png needs a non-empty 2-D image, got shape {pixels.shape}")
+    if vmax is None:
+        finite = pixels[np.isfinite(pixels)]
+        vmax = float(finite.max()) if finite.size else 0.0
+    write_png(path, brightness(pixels, vmax, log=True, decades=decades))

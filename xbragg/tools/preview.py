@@ -46,11 +46,12 @@ def saturation_level(image: np.ndarray, percentile: float = PERCENTILE) -> float
     return float(np.percentile(positive, percentile)) if positive.size else 0.0
 
 
-def brightness(image: np.ndarray, saturation: float, *, log: bool = False) -> np.ndarray:
+def brightness(image: np.ndarray, saturation: float, *, log: bool = False,
+               decades: float = LOG_DECADES) -> np.ndarray:
     """Grey levels (uint8, shape of ``image``): 0 at or below 0, 255 at ``saturation`` and above.
 
     Linear in between, or with ``log`` ``log10(1 + x/f) / log10(1 + saturation/f)`` with
-    ``f = saturation * 10**-LOG_DECADES``.  Non-finite pixels are black; a ``saturation``
+    ``f = saturation * 10**-decades``.  Non-finite pixels are black; a ``saturation``
     that is not positive gives a black image.
     """
     x = np.asarray(image, dtype=np.float64)
@@ -59,7 +60,7 @@ def brightness(image: np.ndarray, saturation: float, *, log: bool = False) -> np
         return np.zeros(x.shape, dtype=np.uint8)
     t = np.clip(x / saturation, 0.0, 1.0)
     if log:
-        k = 10.0 ** LOG_DECADES
+        k = 10.0 ** decades
         t = np.log10(1.0 + k * t) / np.log10(1.0 + k)
     return np.round(255.0 * t).astype(np.uint8)
 
