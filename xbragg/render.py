@@ -99,6 +99,7 @@ def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
         oversample_thick=exp.oversample_thick, oversample_polar=exp.oversample_polar,
         oversample_omega=exp.oversample_omega, dmin_m=exp.dmin_m, water=exp.water_m != 0.0,
         scale=R_E_SQR_M2 * exp.fluence, steps=exp.steps, background_I=exp.background_I,
+        reference_forms=exp.reference_forms,
     )
 
 

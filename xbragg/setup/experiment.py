@@ -70,6 +70,9 @@ class Experiment:
     #: evaluate the sensor capture fraction even without a sensor thickness, as the reference does
     #: with -oversample_thick (exp(0) - exp(0) = 0: an all-zero image); set by c_parity
     capture_without_sensor: bool = False
+    #: evaluate sincg and sinc3 in the reference's direct forms, which cancel near their zeros
+    #: and at whole h (docs/reference-behaviour.md); set by c_parity
+    reference_forms: bool = False
     #: the reference's shared ran1 shuffle table after set-up (see random_numbers.ShuffleTable)
     random_table: tuple | None = field(default=None, repr=False)
 
@@ -326,4 +329,5 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None) -> Exp
         roi=roi, mask=mask, phi_carryover=phi_carryover, messages=tuple(messages),
         random_table=table.snapshot(), notes=notes,
         capture_without_sensor=opts.c_parity and opts.oversample_thick and thickness.thick_m == 0.0,
+        reference_forms=opts.c_parity,
     )
