@@ -17,6 +17,12 @@ INPUTS = Path(__file__).resolve().parents[1] / ".." / "shared" / "golden" / "inp
 SMALL = "-cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 16 -distance 50".split()
 
 
+
+@pytest.fixture(autouse=True)
+def _scratch_directory(tmp_path, monkeypatch):
+    """Run in a scratch directory: a run with -hkl writes the Fdump.bin cache in the working directory."""
+    monkeypatch.chdir(tmp_path)
+
 def _run(tmp_path: Path, flags: list[str]) -> tuple[np.ndarray, list[str]]:
     out = io.StringIO()
     assert run(SMALL + flags + ["-floatfile", str(tmp_path / "x.bin"), "-intfile", str(tmp_path / "x.img"),
@@ -85,15 +91,13 @@ def test_bad_stol_files_are_clear_errors(tmp_path, text, message):
     assert message in str(info.value) and "-4stol" in str(info.value) and "bad.stol" in str(info.value)
 
 
-def test_missing_stol_file_stops_before_any_output(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
+def test_missing_stol_file_stops_before_any_output(tmp_path, capsys):
     assert main(SMALL + ["-stol", "missing.stol", "-nonoise", "-nopgm"]) == 2
     assert "-stol" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
-def test_dump_names_the_structure_factor_cache(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def test_dump_names_the_structure_factor_cache(tmp_path):
     hkl = ["-hkl", str(INPUTS / "pattern.hkl")]
     with_hkl, notes = _run(tmp_path, hkl + ["-dump", "my.cache"])
     assert notes == []

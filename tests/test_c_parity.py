@@ -33,6 +33,12 @@ BEHAVIOURS = {
 }
 
 
+
+@pytest.fixture(autouse=True)
+def _scratch_directory(tmp_path, monkeypatch):
+    """Run in a scratch directory: a run with -hkl writes the Fdump.bin cache in the working directory."""
+    monkeypatch.chdir(tmp_path)
+
 def _xbragg(tmp_path: Path, flags: list[str]) -> tuple[np.ndarray, list[str]]:
     """xbragg's float image (64x64) and its note lines."""
     out = io.StringIO()
@@ -157,8 +163,7 @@ def test_direct_lattice_forms_are_the_reference_formulas():
     assert np.allclose(direct, reduced, rtol=1e-12)
 
 
-def test_cli_prints_notes_on_stdout(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
+def test_cli_prints_notes_on_stdout(capsys):
     assert main(BASE + ["-detpixels", "8", "-oversample_thick", "-noprogress", "-nonoise", "-nopgm"]) == 0
     notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note: ")]
     assert len(notes) == 1 and notes[0].endswith("--c-parity reproduces it")

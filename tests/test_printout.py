@@ -60,6 +60,12 @@ def assert_blocks_match(ours: list[list[str]], ref: list[list[str]]) -> None:
             assert _same_line(a, b), f"\nours: {a!r}\nref:  {b!r}"
 
 
+
+@pytest.fixture(autouse=True)
+def _scratch_directory(tmp_path, monkeypatch):
+    """Run in a scratch directory: a run with -hkl writes the Fdump.bin cache in the working directory."""
+    monkeypatch.chdir(tmp_path)
+
 def _xbragg(tmp_path: Path, flags: list[str]) -> str:
     out = io.StringIO()
     assert run(flags + ["-floatfile", str(tmp_path / "x.bin"), "-intfile", str(tmp_path / "x.img"),

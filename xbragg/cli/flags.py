@@ -212,6 +212,8 @@ FLAGS: tuple[Flag, ...] = (
          apply=_switch("interpolate", True), group="structure factors"),
     Flag(("-nointerpolate",), 0, V, "nearest-node structure factors", apply=_switch("interpolate", False),
          group="structure factors"),
+    Flag(("-dump",), 1, P, "structure-factor cache: read when -hkl is not given, written when it is", "",
+         "Fdump.bin", apply=_set("fdump_path"), group="structure factors"),
     # --- beam ---------------------------------------------------------------------------
     Flag(("-lambda", "-wave", "-wavelength"), 1, F, "X-ray wavelength", "A", "1", apply=_set("wavelength_m", 1e-10),
          positive=True, group="beam"),
@@ -385,12 +387,11 @@ FLAGS: tuple[Flag, ...] = (
     Flag(("-printout_pixel",), 2, I, "print only pixel (fast, slow) with -printout (turns it on, as the "
          "reference); a negative fast index prints every pixel", "pixels", "every pixel",
          apply=_printout_pixel, group="output"),
-    Flag(("-dump",), 1, P, "structure-factor cache: read when -hkl is not given, written when it is", "",
-         "Fdump.bin", apply=_set("fdump_path"), group="structure factors"),
     # --- reference parity ------------------------------------------------------------------
     Flag(("--c-parity",), 0, V, "reproduce every known behaviour of nanoBragg.c at once: phi carry-over, "
          "-pivot ignored with a named convention, zero capture fraction with -oversample_thick and no "
-         "sensor, its substring reading of -twotheta_axis and -misset_seed (docs/reference-behaviour.md)",
+         "sensor, its substring reading of -twotheta_axis and -misset_seed, its sincg and sinc3 formulas "
+         "(docs/reference-behaviour.md)",
          default="off: physically correct, a note names each difference", apply=_switch("c_parity"),
          group="reference parity"),
     Flag(("--phi-carryover",), 0, V, "reproduce only the reference's phi carry-over: a step at exactly "
