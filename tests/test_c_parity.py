@@ -161,6 +161,10 @@ def test_direct_lattice_forms_are_the_reference_formulas():
     direct, _ = lattice_factor(hkl, shape="square", Na=5, Nb=3, Nc=2, fudge=1.0, direct=True)
     reduced, _ = lattice_factor(hkl, shape="square", Na=5, Nb=3, Nc=2, fudge=1.0)
     assert np.allclose(direct, reduced, rtol=1e-12)
+    h32 = tuple(np.asarray(x, dtype=np.float32) * 40 for x in hkl)       # float32 keeps the reduced forms
+    direct32, _ = lattice_factor(h32, shape="square", Na=5, Nb=3, Nc=2, fudge=1.0, direct=True)
+    reduced32, _ = lattice_factor(h32, shape="square", Na=5, Nb=3, Nc=2, fudge=1.0)
+    assert np.array_equal(direct32, reduced32)
 
 
 def test_cli_prints_notes_on_stdout(capsys):

@@ -124,12 +124,15 @@ def lattice_factor(hkl: tuple, *, shape: str, Na: float, Nb: float, Nc: float, f
     ``nearest``: (ceil(h - 0.5), ...) when the caller has them; ``signed=False`` lets
     SQUARE skip the sign of each factor (intensities need only the square).
     ``direct``: the reference's own forms of sincg and sinc3 (:func:`sincg_direct`,
-    :func:`sinc3_direct`), less accurate where they cancel, for ``c_parity``.
+    :func:`sinc3_direct`), less accurate where they cancel, for ``c_parity``; float64 only.
     Returns (F_latt, (F_latt_a, F_latt_b, F_latt_c) or None), each of the indices' shape.
     """
     xp = array_namespace(*hkl)
     if nearest is None:
         nearest = tuple(nearest_index(x) for x in hkl)
+    # the direct forms reproduce the reference's double-precision rounding; in float32 they would
+    # only lose accuracy (sin of arguments up to N pi h), so float32 keeps the reduced forms
+    direct = direct and hkl[0].dtype == xp.float64
     if shape == "square" and direct:
         fa, fb, fc = (sincg_direct(x, n_cells) if n_cells > 1 else xp.ones_like(x)
                       for x, n_cells in zip(hkl, (Na, Nb, Nc)))
