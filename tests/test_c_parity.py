@@ -143,6 +143,17 @@ def test_substring_readings_under_c_parity():
     assert o.misset_random and o.misset_seed == 7
 
 
+def test_final_curved_det_and_xbraggs_own_flags():
+    # the reference takes -curved_det only when another argument follows; it never sees xbragg's -- flags
+    assert not parse_args(["-N", "5", "-curved_det", "--c-parity", "--dtype", "float32"]).options.curved_det
+    assert parse_args(["-curved_det", "-N", "5", "--c-parity"]).options.curved_det
+    parsed = parse_args(["-N", "5", "-curved_det", "--backend", "numpy"])
+    assert parsed.options.curved_det and len(parsed.notes) == 1 and "-curved_det" in parsed.notes[0]
+    assert parse_args(["-curved_det", "-N", "5"]).notes == []
+    o = parse_args(["-misset_seed", "5", "--dtype", "float32", "-N", "5", "--c-parity"]).options
+    assert o.misset_deg == (5.0, 0.0, 5.0)
+
+
 def test_c_atof_reads_like_c():
     assert c_atof("12.5abc") == 12.5 and c_atof("-N") == 0.0 and c_atof("1e3x") == 1000.0
     assert c_atof(" -.5") == -0.5 and c_atof("float.bin") == 0.0 and c_atof("inf") == float("inf")

@@ -390,8 +390,8 @@ FLAGS: tuple[Flag, ...] = (
     # --- reference parity ------------------------------------------------------------------
     Flag(("--c-parity",), 0, V, "reproduce every known behaviour of nanoBragg.c at once: phi carry-over, "
          "-pivot ignored with a named convention, zero capture fraction with -oversample_thick and no "
-         "sensor, its substring reading of -twotheta_axis and -misset_seed, its sincg and sinc3 formulas "
-         "(docs/reference-behaviour.md)",
+         "sensor, its reading of -twotheta_axis, -misset_seed and a final -curved_det, its sincg and sinc3 "
+         "formulas (docs/reference-behaviour.md)",
          default="off: physically correct, a note names each difference", apply=_switch("c_parity"),
          group="reference parity"),
     Flag(("--phi-carryover",), 0, V, "reproduce only the reference's phi carry-over: a step at exactly "

@@ -21,7 +21,7 @@ class ParsedArgs:
     explicit: set = field(default_factory=set)
     help: bool = False
     #: one line each (printed as ``note: ...``): what accepted flags do in the reference, and where
-    #: its substring reading of a flag would change the image (``--c-parity`` reproduces that)
+    #: its reading of a flag would change the image (``--c-parity`` reproduces that)
     notes: list = field(default_factory=list)
 
 
@@ -115,12 +115,35 @@ def c_atof(token: str) -> float:
     return float(match.group(0)) if match else 0.0
 
 
-def _substring_reading(token: str, argv: list[str], at: int, values: list) -> tuple[str, dict] | None:
-    """What the reference's substring flag matching also does with ``argv[at]``: (note, option changes).
+def _reference_positions(argv: list[str]) -> tuple[list[str], dict[int, int]]:
+    """The arguments the reference sees (xbragg's own ``--`` flags and their values left out),
+    and the position there of each argument of ``argv`` that it sees."""
+    index = flag_index()
+    seen: list[str] = []
+    where: dict[int, int] = {}
+    i = 0
+    while i < len(argv):
+        flag = index.get(argv[i])
+        if argv[i].startswith("--") and flag is not None:
+            i += 1 + flag.nargs
+            continue
+        where[i] = len(seen)
+        seen.append(argv[i])
+        i += 1
+    return seen, where
 
-    The reference tests every argument with ``strstr``: ``-twotheta_axis`` also
-    matches ``-twotheta`` and ``-misset_seed`` also matches ``-misset``.
+
+def _reference_reading(token: str, argv: list[str], at: int, values: list) -> tuple[str, dict] | None:
+    """What the reference's reading also does with ``argv[at]``: (note, option changes), or ``None``.
+
+    ``argv`` is what the reference sees (:func:`_reference_positions`).  It tests every
+    argument with ``strstr``: ``-twotheta_axis`` also matches ``-twotheta`` and
+    ``-misset_seed`` also matches ``-misset``; and it takes ``-curved_det`` only when
+    another argument follows (``argc > i+1``), though it reads none.
     """
+    if token == "-curved_det" and at == len(argv) - 1:
+        return ("the reference ignores -curved_det as the last argument (it expects another after it): "
+                "a flat detector; --c-parity reproduces it", {"curved_det": False})
     if token == "-twotheta_axis":
         x = values[0]
         return (f"the reference also reads -twotheta_axis {x:g} ... as -twotheta {x:g} (it matches flags by "
@@ -146,8 +169,8 @@ def parse_args(argv: list[str]) -> ParsedArgs:
 
     Later flags override earlier ones, including the pivot and convention they
     imply, as in the reference.  With ``--c-parity`` anywhere, the reference's
-    substring reading of some flags is reproduced too (:func:`_substring_reading`);
-    without it, a note says where that reading would change the options.
+    reading of some flags is reproduced too (:func:`_reference_reading`); without it,
+    a note says where that reading would change the options.
     """
     c_parity = "--c-parity" in argv
     parsed, readings = _parse(argv, c_parity)
@@ -159,15 +182,16 @@ def parse_args(argv: list[str]) -> ParsedArgs:
 
 
 def _parse(argv: list[str], c_parity: bool) -> tuple[ParsedArgs, list]:
-    """One left-to-right pass; ``c_parity``: apply the reference's substring readings.
+    """One left-to-right pass; ``c_parity``: apply the reference's readings (:func:`_reference_reading`).
 
-    Returns the result and, without ``c_parity``, the substring readings it left out.
+    Returns the result and, without ``c_parity``, the readings it left out.
     """
     index = flag_index()
     opts = SimulationOptions()
     parsed = ParsedArgs(options=opts)
     before = {name: getattr(opts, name) for name in SimulationOptions.field_names()}
     readings = []
+    seen, where = _reference_positions(argv)
     i = 0
     while i < len(argv):
         token = argv[i]
@@ -211,7 +235,7 @@ def _parse(argv: list[str], c_parity: bool) -> tuple[ParsedArgs, list]:
             _check_choice(token, values[0])
         if flag.apply is not None:
             flag.apply(opts, parsed.settings, values)
-        reading = _substring_reading(token, argv, at, values)
+        reading = _reference_reading(token, seen, where[at], values) if at in where else None
         if reading is not None:
             if c_parity:
                 for name, value in reading[1].items():
