@@ -10,11 +10,11 @@ from ..errors import XbraggError
 from ..io.rawfloat import write_float_image
 from ..io.stol import STOL_SCALE_PER_M, read_stol_file
 from ..outputs import check_outputs, output_plan, write_outputs
+from ..printout import PixelPrintout
 from ..render import DEFAULT_MEMORY_BUDGET_BYTES, render, roi_bounds
 from ..setup.experiment import build_experiment
 from ..setup.random_numbers import clock_seed
 from ..stats import image_stats
-from ..printout import PixelPrintout
 from ..trace import trace_lines
 from .parse import help_text, parse_args
 from .progress import progress_for
