@@ -90,7 +90,8 @@ def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
         F_padded_flat=arr(F_padded.reshape(-1)),
         rotations=cells.shape[0], subpixel_size_m=det.pixel_size_m / o, pixel_size_m=det.pixel_size_m,
         oversample=o, close_distance_m=det.close_distance_m, distance_m=det.distance_m,
-        curved=det.curved, point_pixel=det.point_pixel, thick=exp.thickness.thick_m != 0.0,
+        curved=det.curved, point_pixel=det.point_pixel,
+        thick=exp.thickness.thick_m != 0.0 or exp.capture_without_sensor,
         thickstep_m=exp.thickness.step_m, mu_per_m=exp.thickness.mu_per_m,
         kahn=exp.kahn_polarization, nopolar=exp.nopolar, shape=cr.xtal_shape, Na=cr.Na, Nb=cr.Nb,
         Nc=cr.Nc, fudge=cr.fudge, hkl_origin=origin, hkl_shape=shape, default_F=exp.default_F,
@@ -98,6 +99,7 @@ def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
         oversample_thick=exp.oversample_thick, oversample_polar=exp.oversample_polar,
         oversample_omega=exp.oversample_omega, dmin_m=exp.dmin_m, water=exp.water_m != 0.0,
         scale=R_E_SQR_M2 * exp.fluence, steps=exp.steps, background_I=exp.background_I,
+        reference_forms=exp.reference_forms,
     )
 
 
@@ -187,7 +189,8 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
            tile_pixels: int | None = None,
            progress: Callable[[int, int], None] | None = None,
            trace_pixel: tuple[int, int] | None = None, workers: int | None = None,
-           inputs: KernelInputs | None = None, compile: bool | None = None) -> RenderResult:
+           inputs: KernelInputs | None = None, compile: bool | None = None,
+           record_tile: Callable[[dict, Any, Any], None] | None = None) -> RenderResult:
     """Render the whole image (ROI and mask applied) and return it on the chosen backend.
 
     ``progress(done_pixels, total_pixels)`` is called after each tile.
@@ -203,6 +206,9 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     they are made from ``exp`` by :func:`kernel_inputs`.  ``compile``: compile the
     kernel where the backend can (PyTorch); ``None`` decides from the image size
     (:func:`xbragg.backends.compiled_kernel`).
+    ``record_tile(record, spix, fpix)``: called after each tile, in raster order, with
+    the kernel's recorded arrays of that tile (as for ``trace_pixel``) and its pixels'
+    slow and fast indices, (P,) arrays; tiles then run one after another.
     """
     if inputs is not None:
         # the inputs' own namespace, device and dtype (for instance tensors that require grad)
@@ -219,7 +225,8 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     total = max(nx, 0) * max(ny, 0)
     # interpolation and phi carry-over keep one ordered stream: both depend on which pixel
     # comes first in raster order
-    mode, workers = parallel_plan(backend, workers, ordered=exp.interpolate or exp.phi_carryover,
+    mode, workers = parallel_plan(backend, workers,
+                                  ordered=exp.interpolate or exp.phi_carryover or record_tile is not None,
                                   evaluations=total * evaluations_per_pixel(exp),
                                   tracing=trace_pixel is not None)
     if tile_pixels is not None and not (isinstance(tile_pixels, (int, np.integer)) and tile_pixels >= 1):
@@ -285,9 +292,12 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     else:
         for span in tiles_span:
             spix, fpix, valid = tile_arrays(*span)
+            rec = record if span[0] == traced else ({} if record_tile is not None else None)
             values, state, carry_started = tile_kernel(
                 inp, spix, fpix, valid=valid, interp_active=interp_active, carry_started=carry_started,
-                record=record if span[0] == traced else None)
+                record=rec)
+            if record_tile is not None:
+                record_tile(rec, spix, fpix)
             if state is not None:
                 interp_active = state["active"]
                 if not bool(interp_active):

@@ -9,7 +9,9 @@ from .. import __version__
 from ..backends import BackendError, namespace, resolve_device, resolve_dtype, to_numpy
 from ..errors import XbraggError
 from ..io.rawfloat import write_float_image
+from ..io.stol import STOL_SCALE_PER_M, read_stol_file
 from ..outputs import check_outputs, output_plan, write_outputs
+from ..printout import PixelPrintout
 from ..render import DEFAULT_MEMORY_BUDGET_BYTES, render, roi_bounds
 from ..setup.experiment import build_experiment
 from ..setup.random_numbers import clock_seed
@@ -17,7 +19,7 @@ from ..stats import image_stats
 from ..trace import trace_lines
 from .parse import SUBCOMMANDS, help_text, parse_args
 from .progress import progress_for
-from .report import print_setup, print_stats
+from .report import print_notes, print_setup, print_stats
 
 
 def _check_backend(settings: dict) -> None:
@@ -55,14 +57,26 @@ def run(argv: list[str], out=None) -> int:
     if options.misset_seed is None:
         options = options.updated(misset_seed=clock)
     _check_backend(settings)
+    notes = list(parsed.notes)
+    if "stol" in settings:
+        name, path = settings["stol"]
+        rows = read_stol_file(path, name)
+        notes.append(f"{name} {path}: read {rows.shape[0]} amorphous structure factors versus "
+                     f"{STOL_SCALE_PER_M[name][0]}; the reference reads them too but draws nothing from them "
+                     "(no effect on the image)")
     exp = build_experiment(options, explicit=parsed.explicit)
     print_setup(exp, out)
+    print_notes(notes + list(exp.notes), out)
+    printout = None
+    if settings.get("printout"):
+        printout = PixelPrintout(exp, out.write, settings.get("printout_pixel"))
     budget = int(settings.get("memory_budget_mib", DEFAULT_MEMORY_BUDGET_BYTES / 2**20) * 2**20)
     result = render(exp, backend=settings.get("backend", "numpy"), device=settings.get("device"),
                     dtype=settings.get("dtype", "float64"), memory_budget_bytes=budget,
                     progress=progress_for(settings.get("progress", True)),
                     trace_pixel=settings.get("trace_pixel"),
-                    compile={"on": True, "off": False}.get(settings.get("compile", "auto")))
+                    compile={"on": True, "off": False}.get(settings.get("compile", "auto")),
+                    record_tile=None if printout is None else printout.tile)
     if settings.get("trace_pixel") is not None:
         slow, fast = settings["trace_pixel"]
         if result.trace is None:

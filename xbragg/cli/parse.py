@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from dataclasses import dataclass, field
 
 from ..backends import BACKENDS
@@ -20,6 +21,9 @@ class ParsedArgs:
     explicit: set = field(default_factory=set)
     help: bool = False
     version: bool = False
+    #: one line each (printed as ``note: ...``): what accepted flags do in the reference, and where
+    #: its reading of a flag would change the image (``--c-parity`` reproduces that)
+    notes: list = field(default_factory=list)
 
 
 #: ``xbragg SUBCOMMAND ...``: tools beside the simulator, each a module with ``main(argv) -> int``,
@@ -141,16 +145,92 @@ def _parse_value(flag: Flag, used_name: str, token: str):
     return value
 
 
+_C_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*(e[+-]?\d+)?|\.\d+(e[+-]?\d+)?|inf(inity)?|nan)", re.IGNORECASE)
+
+
+def c_atof(token: str) -> float:
+    """C's ``atof``: the number at the start of ``token``, 0 when there is none (``atof("-N")`` is 0)."""
+    match = _C_NUMBER.match(token)
+    return float(match.group(0)) if match else 0.0
+
+
+def _reference_positions(argv: list[str]) -> tuple[list[str], dict[int, int]]:
+    """The arguments the reference sees (xbragg's own ``--`` flags and their values left out),
+    and the position there of each argument of ``argv`` that it sees."""
+    index = flag_index()
+    seen: list[str] = []
+    where: dict[int, int] = {}
+    i = 0
+    while i < len(argv):
+        flag = index.get(argv[i])
+        if argv[i].startswith("--") and flag is not None:
+            i += 1 + flag.nargs
+            continue
+        where[i] = len(seen)
+        seen.append(argv[i])
+        i += 1
+    return seen, where
+
+
+def _reference_reading(token: str, argv: list[str], at: int, values: list) -> tuple[str, dict] | None:
+    """What the reference's reading also does with ``argv[at]``: (note, option changes), or ``None``.
+
+    ``argv`` is what the reference sees (:func:`_reference_positions`).  It tests every
+    argument with ``strstr``: ``-twotheta_axis`` also matches ``-twotheta`` and
+    ``-misset_seed`` also matches ``-misset``; and it takes ``-curved_det`` only when
+    another argument follows (``argc > i+1``), though it reads none.
+    """
+    if token == "-curved_det" and at == len(argv) - 1:
+        return ("the reference ignores -curved_det as the last argument (it expects another after it): "
+                "a flat detector; --c-parity reproduces it", {"curved_det": False})
+    if token == "-twotheta_axis":
+        x = values[0]
+        return (f"the reference also reads -twotheta_axis {x:g} ... as -twotheta {x:g} (it matches flags by "
+                f"substring): two-theta {x:g} deg about the sample pivot; --c-parity reproduces it",
+                {"twotheta_deg": x, "pivot_from_flags": "sample"})
+    if token == "-misset_seed" and len(argv) > at + 3:
+        angles = tuple(c_atof(t) for t in argv[at + 1:at + 4])
+        return ("the reference also reads -misset_seed and the next three arguments as -misset "
+                + " ".join(f"{a:g}" for a in angles) + " (it matches flags by substring; give seeds first): "
+                "fixed misset angles; --c-parity reproduces it",
+                {"misset_deg": angles, "misset_random": False})
+    return None
+
+
+def _differs(a: SimulationOptions, b: SimulationOptions, names) -> bool:
+    # the pivot implied by flags matters only to CUSTOM (named conventions fix their own)
+    return any(getattr(a, n) != getattr(b, n) for n in names
+               if n != "pivot_from_flags" or a.convention == "CUSTOM" or b.convention == "CUSTOM")
+
+
 def parse_args(argv: list[str]) -> ParsedArgs:
     """Parse nanoBragg-style flags (exact names, reference synonyms) in order.
 
     Later flags override earlier ones, including the pivot and convention they
-    imply, as in the reference.
+    imply, as in the reference.  With ``--c-parity`` anywhere, the reference's
+    reading of some flags is reproduced too (:func:`_reference_reading`); without it,
+    a note says where that reading would change the options.
+    """
+    c_parity = "--c-parity" in argv
+    parsed, readings = _parse(argv, c_parity)
+    if readings:
+        theirs, _ = _parse(argv, True)
+        parsed.notes += [note for note, changes in readings
+                         if _differs(parsed.options, theirs.options, changes)]
+    return parsed
+
+
+def _parse(argv: list[str], c_parity: bool) -> tuple[ParsedArgs, list]:
+    """One left-to-right pass; ``c_parity``: apply the reference's readings (:func:`_reference_reading`).
+
+    Returns the result and, without ``c_parity``, the readings it left out.
     """
     index = flag_index()
     opts = SimulationOptions()
     parsed = ParsedArgs(options=opts)
     before = {name: getattr(opts, name) for name in SimulationOptions.field_names()}
+    readings = []
+    seen, where = _reference_positions(argv)
     i = 0
     while i < len(argv):
         token = argv[i]
@@ -162,10 +242,7 @@ def parse_args(argv: list[str]) -> ParsedArgs:
             parsed.version = True
             i += 1
             continue
-        if token == "--phi-carryover":
-            opts.phi_carryover = True
-            i += 1
-            continue
+        at = i
         flag = index.get(token)
         if flag is None:
             if token.startswith("-") and not _is_number(token):
@@ -201,13 +278,21 @@ def parse_args(argv: list[str]) -> ParsedArgs:
             _check_choice(token, values[0])
         if flag.apply is not None:
             flag.apply(opts, parsed.settings, values)
+        reading = _reference_reading(token, seen, where[at], values) if at in where else None
+        if reading is not None:
+            if c_parity:
+                for name, value in reading[1].items():
+                    setattr(opts, name, value)
+            else:
+                readings.append(reading)
     if opts.roi is not None:
         xmin, xmax, ymin, ymax = opts.roi
         if xmin > xmax or ymin > ymax:
             raise InputError(f"expected xmin <= xmax and ymin <= ymax, got {xmin} {xmax} {ymin} {ymax}",
                              flag="-roi")
     parsed.explicit = {name for name, value in before.items() if getattr(opts, name) != value}
-    return parsed
+    parsed.notes = parsed.settings.pop("notes", [])
+    return parsed, readings
 
 
 def help_text() -> str:
@@ -235,8 +320,6 @@ def help_text() -> str:
             extra.append(f"default: {flag.default}")
         tail = f" [{'; '.join(extra)}]" if extra else ""
         lines.append(f"  {names}\n      {flag.help}{tail}")
-    lines.append("  --phi-carryover\n      reproduce the reference's phi carry-over: a step at exactly phi = 0 "
-                 "reuses the previous pixel's last rotation [default: off, physically correct]")
     lines.append("  -h, --help\n      this list")
     lines.append("  --version, -version\n      print the version and exit")
     return "\n".join(lines) + "\n"
