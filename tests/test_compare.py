@@ -370,7 +370,7 @@ def test_reference_behaviour_pivot_and_capture():
     assert _behaviours(base + "-xds -pivot sample") == []
     assert _behaviours(base + "-fdet_vector 0 0 1 -pivot sample -twotheta 10") == []   # CUSTOM honours it
     (item,) = _behaviours(base + "-oversample_thick")
-    assert item.name == "zero-capture" and "all zero" in item.explanation
+    assert item.name == "zero-capture" and "all-zero image" in item.explanation
     assert _behaviours(base + "-oversample_thick -detector_thick 100") == []
     assert _behaviours(base + "-detector_thick 0") == []
 

@@ -21,7 +21,7 @@ from ..io.sources import read_source_file
 from .crystal import Crystal, build_crystal
 from .detector import DetectorGeometry, build_detector
 from .options import SimulationOptions
-from .parity import reference_notes
+from .reference_behaviour import detect_behaviours
 from .random_numbers import Ran1, ShuffleTable, clock_seed, mosaic_umats, random_misset
 from .rotations import rotate_axis, rotate_umat
 from .sampling import PhiSchedule, Sources, ThicknessSampling, build_sources, phi_schedule, thickness_sampling
@@ -315,7 +315,7 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None) -> Exp
     if opts.hkl_path is not None and hkl is not None:
         _write_cache(opts.fdump_path, hkl)  # only now: every input has been read and checked
     phi_carryover = opts.phi_carryover or opts.c_parity
-    notes = reference_notes(opts, detector, thickness, phi, phi_carryover)
+    notes = tuple(b.note for b in detect_behaviours(opts, detector, thickness, phi) if not b.reproduced)
 
     return Experiment(
         detector=detector, crystal=crystal, sources=sources, phi=phi, thickness=thickness,

@@ -53,10 +53,8 @@ DEFAULT_OUTDIR = "xbragg-compare"
 #: relative differences are taken on reference pixels above this fraction of its maximum
 REL_FLOOR = 1e-6
 REF_OUTPUT_FLAGS = ["-noprogress", "-nonoise", "-nopgm"]
-#: what ``--c-parity`` adds to xbragg's FLAGS (never to the reference's).  Until the command
-#: line has its own ``--c-parity``, phi carry-over is the one reference behaviour xbragg can
-#: switch on; once it has, this becomes ``["--c-parity"]``.
-C_PARITY_FLAGS = ["--phi-carryover"]
+#: what ``--c-parity`` adds to xbragg's FLAGS (never to the reference's)
+C_PARITY_FLAGS = ["--c-parity"]
 #: side of the zoomed crop around the largest difference (pixels) and its enlargement
 ZOOM_SIZE, ZOOM_FACTOR = 64, 4
 
@@ -399,12 +397,10 @@ def _g(x) -> str:
     return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.9g}"
 
 
-def behaviour_line(b: dict, c_parity: bool) -> str:
+def behaviour_line(b: dict) -> str:
     """One line naming a reference behaviour (a ``reference_behaviours`` item of the summary)."""
     if b["reproduced"]:
         tail = "xbragg's run reproduces it"
-    elif c_parity:
-        tail = "--c-parity does not reproduce it yet in xbragg's run"
     else:
         tail = f"rerun with {b['switch']} to reproduce it"
     return f"reference behaviour {b['name']}: {b['explanation']}; {tail}"
@@ -440,7 +436,7 @@ def format_summary(s: dict) -> str:
         f"diff red/blue at +/-{ps['diff_saturation']:.4g} ({ps['percentile']:g}th percentiles); "
         f"zoom fast {zoom['xmin']}..{zoom['xmax']}, slow {zoom['ymin']}..{zoom['ymax']}",
     ]
-    lines += [behaviour_line(b, s["c_parity"]) for b in s["reference_behaviours"]]
+    lines += [behaviour_line(b) for b in s["reference_behaviours"]]
     lines.append(verdict_line(s))
     return "\n".join(lines) + "\n"
 
