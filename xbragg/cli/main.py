@@ -5,20 +5,23 @@ import sys
 
 import numpy as np
 
+from .. import __version__
 from ..backends import BackendError, namespace, resolve_device, resolve_dtype, to_numpy
 from ..errors import InputError, XbraggError
 from ..io.rawfloat import write_float_image
+from ..io.stol import STOL_SCALE_PER_M, read_stol_file
 from ..memory import OUTPUT_BYTES_PER_PIXEL, default_memory_limit_bytes
 from ..outputs import check_outputs, output_plan, write_outputs
+from ..printout import PixelPrintout
 from ..render import (DEFAULT_MEMORY_BUDGET_BYTES, check_render_memory, render, render_memory_bytes,
                       roi_bounds)
 from ..setup.experiment import build_experiment
 from ..setup.random_numbers import clock_seed
 from ..stats import image_stats
 from ..trace import trace_lines
-from .parse import help_text, parse_args
+from .parse import SUBCOMMANDS, help_text, parse_args
 from .progress import progress_for
-from .report import print_setup, print_stats
+from .report import print_notes, print_setup, print_stats
 
 
 def _check_backend(settings: dict) -> None:
@@ -60,6 +63,9 @@ def run(argv: list[str], out=None) -> int:
     if parsed.help:
         out.write(help_text())
         return 0
+    if parsed.version:
+        out.write(f"xbragg {__version__}\n")
+        return 0
     settings = parsed.settings
     clock = clock_seed()   # the reference's default noise seed, and misset seed (not -seed's value)
     plan = output_plan(settings, clock)
@@ -68,6 +74,13 @@ def run(argv: list[str], out=None) -> int:
     if options.misset_seed is None:
         options = options.updated(misset_seed=clock)
     _check_backend(settings)
+    notes = list(parsed.notes)
+    if "stol" in settings:
+        name, path = settings["stol"]
+        rows = read_stol_file(path, name)
+        notes.append(f"{name} {path}: read {rows.shape[0]} amorphous structure factors versus "
+                     f"{STOL_SCALE_PER_M[name][0]}; the reference reads them too but draws nothing from them "
+                     "(no effect on the image)")
     limit = (int(settings["memory_limit_gib"] * 2**30) if "memory_limit_gib" in settings
              else default_memory_limit_bytes())
     exp = build_experiment(options, explicit=parsed.explicit, memory_limit_bytes=limit)
@@ -78,13 +91,18 @@ def run(argv: list[str], out=None) -> int:
               + OUTPUT_BYTES_PER_PIXEL * exp.detector.fpixels * exp.detector.spixels)
     check_render_memory(needed, limit, exp, "the image and output files", "--memory-limit")
     print_setup(exp, out)
+    print_notes(notes + list(exp.notes), out)
+    printout = None
+    if settings.get("printout"):
+        printout = PixelPrintout(exp, out.write, settings.get("printout_pixel"))
     # an overflowing intensity is reported below, once, instead of NumPy's warnings
     with np.errstate(over="ignore", invalid="ignore"):
         result = render(exp, backend=settings.get("backend", "numpy"), device=settings.get("device"),
                         dtype=dtype, memory_budget_bytes=budget, memory_limit_bytes=limit,
                         progress=progress_for(settings.get("progress", True)),
                         trace_pixel=settings.get("trace_pixel"),
-                        compile={"on": True, "off": False}.get(settings.get("compile", "auto")))
+                        compile={"on": True, "off": False}.get(settings.get("compile", "auto")),
+                        record_tile=None if printout is None else printout.tile)
     if settings.get("trace_pixel") is not None:
         slow, fast = settings["trace_pixel"]
         if result.trace is None:
@@ -108,16 +126,12 @@ def run(argv: list[str], out=None) -> int:
     return 0
 
 
-#: ``xbragg SUBCOMMAND ...``: tools beside the simulator, each a module with ``main(argv) -> int``
-SUBCOMMANDS = {"trace-diff": "xbragg.tools.trace_diff", "compare": "xbragg.tools.compare"}
-
-
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: errors become one message on stderr and exit status 2."""
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in SUBCOMMANDS:
         import importlib
-        return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
+        return importlib.import_module(SUBCOMMANDS[argv[0]][0]).main(argv[1:])
     try:
         return run(argv)
     except (XbraggError, BackendError) as exc:
