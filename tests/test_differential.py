@@ -37,7 +37,7 @@ NB_C_BIN = os.environ.get("NB_C_BIN")
 EXAMPLES = int(os.environ.get("XB_DIFF_EXAMPLES", "25"))
 
 #: what makes xbragg reproduce the reference's own behaviours (phi carry-over, ...)
-C_PARITY_FLAGS = ["--phi-carryover"]
+C_PARITY_FLAGS = ["--c-parity"]
 
 CONVENTIONS = ("MOSFLM", "XDS", "DIALS", "ADXV", "DENZO", "CUSTOM")
 
