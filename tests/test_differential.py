@@ -2,8 +2,9 @@
 
 Needs the reference binary: NB_C_BIN=/path/to/nanoBragg (built outside the repository);
 skipped otherwise.  XB_DIFF_EXAMPLES sets the number of examples (default 25).  Each
-example runs both programs in a fresh scratch directory holding the golden input files and
-compares the float images at the golden tolerances.
+example runs both programs (xbragg with ``--c-parity``: every known reference behaviour) in a
+fresh scratch directory holding the golden input files and compares the float images at the
+golden tolerances.
 
 The generator only writes commands that mean the same under the reference's substring flag
 matching (``strstr``) as under xbragg's exact matching:
@@ -36,7 +37,7 @@ pytestmark = pytest.mark.differential
 NB_C_BIN = os.environ.get("NB_C_BIN")
 EXAMPLES = int(os.environ.get("XB_DIFF_EXAMPLES", "25"))
 
-#: what makes xbragg reproduce the reference's own behaviours (phi carry-over, ...)
+#: what makes xbragg reproduce the reference's own behaviours (docs/reference-behaviour.md)
 C_PARITY_FLAGS = ["--c-parity"]
 
 CONVENTIONS = ("MOSFLM", "XDS", "DIALS", "ADXV", "DENZO", "CUSTOM")
