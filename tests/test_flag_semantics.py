@@ -49,3 +49,18 @@ def test_detector_abs_inf_after_thickness_removes_the_sensor(tmp_path, monkeypat
                   ["-detector_thick", "100", "-detector_abs", "inf", "-detector_abs", "300"]):
         image, _ = _render(tmp_path, monkeypatch, capsys, *flags)
         assert np.array_equal(image, plain)
+
+
+def test_overflowing_per_subpixel_products_give_inf_not_nan():
+    # found by the differential test: with -oversample_omega the reference multiplies its
+    # running sum by the solid angle at every step; 120 phi steps at 40 mm overflow to inf
+    # in every pixel.  A zero background must not turn that into 0 * inf = NaN.
+    import warnings
+
+    from xbragg import build_experiment, options_from_flags, render
+    opts = options_from_flags("-cell 40 40 40 90 90 90 -default_F 20 -detpixels 16 -distance 40 "
+                              "-point_pixel -oversample_omega -phisteps 120")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # the overflow itself is expected here
+        image = np.asarray(render(build_experiment(opts)).image)
+    assert np.isposinf(image).all()
