@@ -22,6 +22,7 @@ from .constants import R_E_SQR_M2
 from .errors import InputError
 from .kernel.intensity import KernelInputs, tile_intensity
 from .setup.experiment import Experiment
+from .workers import forked_worker_setup
 
 DEFAULT_MEMORY_BUDGET_BYTES = 128 * 2**20
 # working set of one tile, measured on the supervisor frame: NumPy (one pass per operation)
@@ -306,10 +307,14 @@ def _map_tiles(one, spans, workers: int, in_processes: bool):
 
     Forked workers inherit ``one`` (and the experiment it closes over) without
     pickling; only the spans go out and the tiles' values (NumPy arrays) come back.
+    They exit when this process dies (:func:`~xbragg.workers.forked_worker_setup`);
+    an exception here (Ctrl-C, SIGTERM on the command line) stops the pool after
+    the tiles in flight.
     """
     if in_processes:
         _FORKED_TILE[:] = [one]
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=forked_worker_setup, initargs=(os.getpid(),))
         results = pool.map(_run_forked_tile, spans, chunksize=2)
     else:
         pool = ThreadPoolExecutor(max_workers=workers)
