@@ -315,12 +315,15 @@ def _map_tiles(one, spans, workers: int, in_processes: bool):
         _FORKED_TILE[:] = [one]
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
                                    initializer=forked_worker_setup, initargs=(os.getpid(),))
-        results = pool.map(_run_forked_tile, spans, chunksize=2)
     else:
         pool = ThreadPoolExecutor(max_workers=workers)
-        results = pool.map(one, spans)
     try:
-        yield from results
+        # inside the try: an interruption while the tiles are being queued (seconds for tens of
+        # thousands of tiles) must cancel them too, or the exit would wait for every tile
+        if in_processes:
+            yield from pool.map(_run_forked_tile, spans, chunksize=2)
+        else:
+            yield from pool.map(one, spans)
     finally:
         # an interrupted render does not wait for the tiles still queued
         pool.shutdown(wait=True, cancel_futures=True)

@@ -333,8 +333,9 @@ class OutputBatch:
                 continue
             try:
                 if item.backup is not None:
+                    # a no-op when the rename never happened (both names are then one file):
+                    # the backup's name is removed with the others in commit
                     os.replace(item.backup, item.target.real)
-                    item.backup = None
                 elif not item.target.exists:
                     os.unlink(item.target.real)
             except OSError:
