@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -22,7 +22,7 @@ from .constants import R_E_SQR_M2
 from .errors import InputError
 from .kernel.intensity import KernelInputs, tile_intensity
 from .setup.experiment import Experiment
-from .workers import forked_worker_setup
+from .workers import ForkPool
 
 DEFAULT_MEMORY_BUDGET_BYTES = 128 * 2**20
 # working set of one tile, measured on the supervisor frame: NumPy (one pass per operation)
@@ -295,39 +295,24 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
                         fallback_hkl=fell_back_at, tiles=tiles, trace=record)
 
 
-_FORKED_TILE: list = []      # the tile function forked workers call (set only while they run)
-
-
-def _run_forked_tile(span):
-    return _FORKED_TILE[0](span)
-
-
 def _map_tiles(one, spans, workers: int, in_processes: bool):
     """``one(span)`` for every span, results in order: forked processes or threads.
 
-    Forked workers inherit ``one`` (and the experiment it closes over) without
-    pickling; only the spans go out and the tiles' values (NumPy arrays) come back.
-    They exit when this process dies (:func:`~xbragg.workers.forked_worker_setup`);
-    an exception here (Ctrl-C, SIGTERM on the command line) stops the pool after
-    the tiles in flight.
+    Forked workers (:class:`~xbragg.workers.ForkPool`) inherit ``one`` (and the
+    experiment it closes over) without pickling; only the spans go out and the
+    tiles' values (NumPy arrays) come back.  An exception here (Ctrl-C, SIGTERM on
+    the command line) kills them at once, and they exit if this process dies.
     """
     if in_processes:
-        _FORKED_TILE[:] = [one]
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=forked_worker_setup, initargs=(os.getpid(),))
-    else:
-        pool = ThreadPoolExecutor(max_workers=workers)
+        with ForkPool(one, workers) as pool:
+            yield from pool.map(spans)
+        return
+    pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        # inside the try: an interruption while the tiles are being queued (seconds for tens of
-        # thousands of tiles) must cancel them too, or the exit would wait for every tile
-        if in_processes:
-            yield from pool.map(_run_forked_tile, spans, chunksize=2)
-        else:
-            yield from pool.map(one, spans)
+        yield from pool.map(one, spans)
     finally:
         # an interrupted render does not wait for the tiles still queued
         pool.shutdown(wait=True, cancel_futures=True)
-        _FORKED_TILE.clear()
 
 
 def _embed(xp, block, spixels: int, fpixels: int, x0: int, y0: int):
