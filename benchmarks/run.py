@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-GOLDEN = Path(__file__).resolve().parents[1] / ".." / "shared" / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "reference"   # the golden cases' flags and inputs
 
 CASES = {
     "cubic_1024": "-cell 100 100 100 90 90 90 -lambda 6.2 -N 5 -default_F 100 -distance 100 -detpixels 1024",

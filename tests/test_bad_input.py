@@ -19,7 +19,7 @@ import pytest
 
 from xbragg.cli.main import main
 
-GOLDEN = Path(__file__).resolve().parents[1] / ".." / "shared" / "golden"
+GOLDEN = Path(__file__).resolve().parent / "reference"  # the golden cases (tests/reference/README.md)
 INPUTS = GOLDEN / "inputs"
 
 OUT = "out.bin"

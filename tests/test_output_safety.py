@@ -28,10 +28,10 @@ import pytest
 import xbragg.cli.main as cli_main
 from xbragg.cli.flags import FLAGS
 from xbragg.cli.main import main
-from xbragg.outputs import INPUT_FILE_FLAGS
+from xbragg.outputs import INPUT_FILE_FLAGS, cache_outputs, input_files
 from xbragg.setup.options import SimulationOptions
 
-INPUTS = Path(__file__).resolve().parents[1] / ".." / "shared" / "golden" / "inputs"
+INPUTS = Path(__file__).resolve().parent / "reference" / "inputs"   # tests/reference/README.md
 # a valid 16x16 run without noise or PGM unless a test asks for them
 NO_CELL = ["-default_F", "100", "-distance", "100", "-lambda", "6.2", "-N", "5", "-detpixels", "16",
            "-noprogress"]
@@ -226,7 +226,7 @@ def _symbolic_link(work, name):
 
 @pytest.mark.parametrize("in_flag, name", [("-hkl", "pattern.hkl"), ("-mat", "A.mat"),
                                            ("-sourcefile", "sources.txt"), ("-mask", "mask.img"),
-                                           ("-img", "mask.img")])
+                                           ("-img", "mask.img"), ("-stol", "sources.txt")])
 @pytest.mark.parametrize("out_flag", ["-floatfile", "-intfile", "-noisefile", "-pgmfile"])
 @pytest.mark.parametrize("spelling", ["same", "dot", "hard link", "symbolic link"])
 def test_output_that_is_an_input_is_refused_before_rendering(work, capsys, monkeypatch, in_flag, name,
@@ -286,18 +286,26 @@ def test_fdump_cache_counts_as_an_output_with_hkl_and_an_input_without(work, cap
     assert (work / "Fdump.bin").read_bytes() == (work / "pattern.hkl").read_bytes()
     # without -hkl an existing Fdump.bin is read: an input
     err = _refused(BASE + ["-intfile", "Fdump.bin"], capsys)
-    assert "-intfile" in err and "cache" in err and "overwrite the input" in err
+    assert "-intfile" in err and "-dump" in err and "overwrite the input" in err
+    # -dump names the cache
+    err = _refused(BASE + ["-hkl", "pattern.hkl", "-dump", "cache.bin", "-pgmfile", "./cache.bin"], capsys)
+    assert "-pgmfile" in err and "-dump" in err
+    assert not (work / "cache.bin").exists()
 
 
-def test_every_input_file_flag_is_checked():
-    """Each file-valued flag outside the outputs is in the collision check, with the field it sets."""
+def test_every_file_flag_is_checked(tmp_path, monkeypatch):
+    """Each file-valued flag outside the outputs names a file the collision check knows, by that flag."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "probe.file").write_bytes(b"")      # -dump's cache is an input only when it exists
+    never_used = {"-stolout"}                       # stored by the reference, never written
     for flag in FLAGS:
-        if flag.kind != "path" or flag.group == "output":
+        if flag.kind != "path" or flag.group == "output" or flag.name in never_used:
             continue
-        opts = SimulationOptions()
-        flag.apply(opts, {}, ["probe.file"])
-        fields = [f for f in SimulationOptions.field_names() if getattr(opts, f) == "probe.file"]
-        assert INPUT_FILE_FLAGS.get(flag.name) in fields, flag.name
+        opts, settings = SimulationOptions(), {}
+        flag.apply(opts, settings, ["probe.file"])
+        named = input_files(opts, settings) + cache_outputs(opts)
+        assert any(path == "probe.file" and label.startswith(flag.name) for label, path in named), flag.name
+    assert set(INPUT_FILE_FLAGS) <= {flag.name for flag in FLAGS}
 
 
 # --- 3. all outputs or none ------------------------------------------------------------------

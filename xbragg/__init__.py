@@ -10,13 +10,16 @@ Python array API so that it runs on NumPy (default), PyTorch and CuPy.
 """
 from __future__ import annotations
 
+from .backends import BackendError
 from .errors import InputError, OutputError, XbraggError
 from .render import RenderResult, render
 from .setup.experiment import Experiment, build_experiment
 from .setup.options import SimulationOptions
+from .tools.png import save_png
 
 __all__ = ["SimulationOptions", "Experiment", "build_experiment", "render", "RenderResult",
-           "simulate", "options_from_flags", "XbraggError", "InputError", "OutputError"]
+           "simulate", "options_from_flags", "XbraggError", "InputError", "OutputError", "BackendError",
+           "save_png"]
 __version__ = "0.1.0"
 
 

@@ -75,21 +75,24 @@ INPUT_FILE_FLAGS = {"-hkl": "hkl_path", "-mat": "mat_path", "-sourcefile": "sour
 Named = tuple[str, str]     # (what names the file, e.g. "-hkl"; the path)
 
 
-def input_files(opts: SimulationOptions) -> list[Named]:
-    """The files a run reads: each input flag's file, and the ``Fdump.bin`` cache read without -hkl."""
+def input_files(opts: SimulationOptions, settings: dict | None = None) -> list[Named]:
+    """The files a run reads: each input flag's file, -stol (or -4stol, -Q) from the command
+    line's ``settings``, and the -dump cache (``Fdump.bin``) when it is read (no -hkl)."""
     files = [(flag, getattr(opts, field)) for flag, field in INPUT_FILE_FLAGS.items()
              if getattr(opts, field) is not None]
+    if settings is not None and "stol" in settings:
+        files.append(tuple(settings["stol"]))
     if opts.hkl_path is None and os.path.exists(opts.fdump_path):
-        files.append(("the structure-factor cache read without -hkl", opts.fdump_path))
+        files.append(("-dump, the structure-factor cache read without -hkl", opts.fdump_path))
     return files
 
 
 def cache_outputs(opts: SimulationOptions) -> list[Named]:
-    """The ``Fdump.bin`` cache a run with -hkl writes (not checked for writability: the
-    reference, and xbragg, only skip it when it cannot be written)."""
+    """The -dump cache (``Fdump.bin``) a run with -hkl writes (not checked for writability:
+    the reference, and xbragg, skip it when it cannot be written)."""
     if opts.hkl_path is None:
         return []
-    return [("the structure-factor cache written for -hkl", opts.fdump_path)]
+    return [("-dump, the structure-factor cache written for -hkl", opts.fdump_path)]
 
 
 def _plan_outputs(plan: OutputPlan) -> list[Named]:

@@ -91,7 +91,8 @@ def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
         F_padded_flat=arr(F_padded.reshape(-1)),
         rotations=cells.shape[0], subpixel_size_m=det.pixel_size_m / o, pixel_size_m=det.pixel_size_m,
         oversample=o, close_distance_m=det.close_distance_m, distance_m=det.distance_m,
-        curved=det.curved, point_pixel=det.point_pixel, thick=exp.thickness.thick_m != 0.0,
+        curved=det.curved, point_pixel=det.point_pixel,
+        thick=exp.thickness.thick_m != 0.0 or exp.capture_without_sensor,
         thickstep_m=exp.thickness.step_m, mu_per_m=exp.thickness.mu_per_m,
         kahn=exp.kahn_polarization, nopolar=exp.nopolar, shape=cr.xtal_shape, Na=cr.Na, Nb=cr.Nb,
         Nc=cr.Nc, fudge=cr.fudge, hkl_origin=origin, hkl_shape=shape, default_F=exp.default_F,
@@ -99,6 +100,7 @@ def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
         oversample_thick=exp.oversample_thick, oversample_polar=exp.oversample_polar,
         oversample_omega=exp.oversample_omega, dmin_m=exp.dmin_m, water=exp.water_m != 0.0,
         scale=R_E_SQR_M2 * exp.fluence, steps=exp.steps, background_I=exp.background_I,
+        reference_forms=exp.reference_forms,
     )
 
 
@@ -126,17 +128,27 @@ def tile_size(exp: Experiment, memory_budget_bytes: int, dtype: str, *, workers:
     if dtype == "float32":
         per_eval //= 2
     per_pixel = per_eval * evaluations_per_pixel(exp)
+    if not memory_budget_bytes > 0:
+        raise InputError(f"the memory budget must be positive, got {memory_budget_bytes} bytes",
+                         flag="--memory-budget")
     if per_pixel > memory_budget_bytes:
+        # blame -oversample only where it is what makes one pixel large
+        lower = (f"lower -oversample (auto-selected {exp.oversample_recommended} from the crystal size) or "
+                 if exp.oversample > 1 else "")
         raise InputError(
             f"one pixel needs {evaluations_per_pixel(exp)} evaluations ({exp.thickness.steps} layers x "
             f"{exp.oversample}^2 sub-pixels x {exp.sources.count} sources x {exp.phi.phisteps} phi steps x "
-            f"{exp.mosaic_umats.shape[0]} domains), about {per_pixel / 2**20:.0f} MiB, more than the "
-            f"memory budget of {memory_budget_bytes / 2**20:.0f} MiB; lower -oversample (auto-selected "
-            f"{exp.oversample_recommended} from the crystal size) or raise --memory-budget",
-            flag="-oversample")
+            f"{exp.mosaic_umats.shape[0]} domains), about {_size(per_pixel)}, more than the "
+            f"memory budget of {_size(memory_budget_bytes)}; {lower}raise --memory-budget",
+            flag="-oversample" if lower else "--memory-budget")
     # tiles in flight at once share the budget, but each holds at least one pixel
     per_tile = min(memory_budget_bytes // workers, CACHE_TILE_BYTES.get(backend, DEFAULT_TILE_BYTES))
     return max(1, int(per_tile // per_pixel))
+
+
+def _size(nbytes: int) -> str:
+    """A byte count for a message: bytes below a MiB, whole MiB above."""
+    return f"{nbytes:.0f} bytes" if nbytes < 2**20 else f"{nbytes / 2**20:.0f} MiB"
 
 
 def available_cores() -> int:
@@ -178,7 +190,8 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
            tile_pixels: int | None = None,
            progress: Callable[[int, int], None] | None = None,
            trace_pixel: tuple[int, int] | None = None, workers: int | None = None,
-           inputs: KernelInputs | None = None, compile: bool | None = None) -> RenderResult:
+           inputs: KernelInputs | None = None, compile: bool | None = None,
+           record_tile: Callable[[dict, Any, Any], None] | None = None) -> RenderResult:
     """Render the whole image (ROI and mask applied) and return it on the chosen backend.
 
     ``progress(done_pixels, total_pixels)`` is called after each tile.
@@ -194,6 +207,9 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     they are made from ``exp`` by :func:`kernel_inputs`.  ``compile``: compile the
     kernel where the backend can (PyTorch); ``None`` decides from the image size
     (:func:`xbragg.backends.compiled_kernel`).
+    ``record_tile(record, spix, fpix)``: called after each tile, in raster order, with
+    the kernel's recorded arrays of that tile (as for ``trace_pixel``) and its pixels'
+    slow and fast indices, (P,) arrays; tiles then run one after another.
     """
     if inputs is not None:
         # the inputs' own namespace, device and dtype (for instance tensors that require grad)
@@ -210,9 +226,12 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     total = max(nx, 0) * max(ny, 0)
     # interpolation and phi carry-over keep one ordered stream: both depend on which pixel
     # comes first in raster order
-    mode, workers = parallel_plan(backend, workers, ordered=exp.interpolate or exp.phi_carryover,
+    mode, workers = parallel_plan(backend, workers,
+                                  ordered=exp.interpolate or exp.phi_carryover or record_tile is not None,
                                   evaluations=total * evaluations_per_pixel(exp),
                                   tracing=trace_pixel is not None)
+    if tile_pixels is not None and not (isinstance(tile_pixels, (int, np.integer)) and tile_pixels >= 1):
+        raise InputError(f"tile_pixels must be a whole number of pixels, at least 1, got {tile_pixels!r}")
     step = tile_pixels or tile_size(exp, memory_budget_bytes, dtype, workers=workers, backend=backend)
     inp = inputs if inputs is not None else kernel_inputs(exp, xp, dev, dt)
     if total == 0:
@@ -274,9 +293,12 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     else:
         for span in tiles_span:
             spix, fpix, valid = tile_arrays(*span)
+            rec = record if span[0] == traced else ({} if record_tile is not None else None)
             values, state, carry_started = tile_kernel(
                 inp, spix, fpix, valid=valid, interp_active=interp_active, carry_started=carry_started,
-                record=record if span[0] == traced else None)
+                record=rec)
+            if record_tile is not None:
+                record_tile(rec, spix, fpix)
             if state is not None:
                 interp_active = state["active"]
                 if not bool(interp_active):

@@ -7,7 +7,7 @@ import pytest
 from xbragg.errors import InputError
 from xbragg.io.hkl import HKLTable, read_fdump, read_hkl, write_fdump
 
-INPUTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "golden" / "inputs"
+INPUTS = Path(__file__).resolve().parents[1] / "reference" / "inputs"
 
 
 def _lines(path):

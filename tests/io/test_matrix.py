@@ -6,7 +6,7 @@ from xbragg.io.matrix import read_mosflm_matrix
 
 from pathlib import Path
 
-INPUTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "golden" / "inputs"
+INPUTS = Path(__file__).resolve().parents[1] / "reference" / "inputs"
 
 
 def test_reads_golden_matrix_as_columns():

@@ -6,7 +6,7 @@ import pytest
 from xbragg.errors import OutputError
 from xbragg.io.pgm import write_pgm
 
-GOLDEN = Path(__file__).resolve().parents[2] / ".." / "shared" / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "reference"
 
 
 def test_layout(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from xbragg.errors import InputError, OutputError
 from xbragg.io.rawfloat import read_float_image, write_float_image
 
-GOLDEN = Path(__file__).resolve().parents[2] / ".." / "shared" / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "reference"
 
 
 def test_round_trip(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 from xbragg.errors import InputError, OutputError
 from xbragg.io.smv import header_float, read_smv, write_smv
 
-GOLDEN = Path(__file__).resolve().parents[2] / ".." / "shared" / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "reference"
 INPUTS = GOLDEN / "inputs"
 
 

@@ -6,7 +6,7 @@ from xbragg.io.sources import read_source_file
 
 from pathlib import Path
 
-INPUTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "golden" / "inputs"
+INPUTS = Path(__file__).resolve().parents[1] / "reference" / "inputs"
 
 
 def test_golden_sources():

@@ -138,6 +138,25 @@ def _misset(opts, settings, values):
     opts.misset_random = False
 
 
+def _note(text: str):
+    """Record a one-line note: what the flag does in the reference (for most, nothing in the image)."""
+    def apply(opts, settings, values):
+        settings.setdefault("notes", []).append(text.format(*values))
+    return apply
+
+
+def _printout_pixel(opts, settings, values):
+    # the reference reads the fast index first; its substring matching also turns -printout on
+    settings["printout"] = True
+    settings["printout_pixel"] = (int(values[0]), int(values[1]))
+
+
+def _stol(name: str):
+    def apply(opts, settings, values):
+        settings["stol"] = (name, values[0])
+    return apply
+
+
 #: integer seeds the reference negates (``seed = -atoi(value)``): at most this in magnitude
 SEED_LIMIT = 2**31 - 1
 
@@ -193,6 +212,8 @@ FLAGS: tuple[Flag, ...] = (
          apply=_switch("interpolate", True), group="structure factors"),
     Flag(("-nointerpolate",), 0, V, "nearest-node structure factors", apply=_switch("interpolate", False),
          group="structure factors"),
+    Flag(("-dump",), 1, P, "structure-factor cache: read when -hkl is not given, written when it is", "",
+         "Fdump.bin", apply=_set("fdump_path"), group="structure factors"),
     # --- beam ---------------------------------------------------------------------------
     Flag(("-lambda", "-wave", "-wavelength"), 1, F, "X-ray wavelength", "A", "1", apply=_set("wavelength_m", 1e-10),
          positive=True, group="beam"),
@@ -360,6 +381,45 @@ FLAGS: tuple[Flag, ...] = (
          "reference)", "", "the clock", apply=_setting("seed"), group="output"),
     Flag(("-trace_pixel",), 2, I, "print the scaling chain of pixel (slow, fast) as TRACE_PY lines", "pixels",
          "none", apply=_trace_pixel, minimum=0, group="output"),
+    Flag(("-printout",), 0, V, "print every rendered pixel's values in the reference's layout (stol, "
+         "position, hkl, F_cell, F_latt, I, polar, omega, capture fraction, pixel, cell)",
+         apply=_setting("printout", True), group="output"),
+    Flag(("-printout_pixel",), 2, I, "print only pixel (fast, slow) with -printout (turns it on, as the "
+         "reference); a negative fast index prints every pixel", "pixels", "every pixel",
+         apply=_printout_pixel, group="output"),
+    # --- reference parity ------------------------------------------------------------------
+    Flag(("--c-parity",), 0, V, "reproduce every known behaviour of nanoBragg.c at once: phi carry-over, "
+         "-pivot ignored with a named convention, zero capture fraction with -oversample_thick and no "
+         "sensor, its reading of -twotheta_axis, -misset_seed and a final -curved_det, its sincg and sinc3 "
+         "formulas (docs/reference-behaviour.md)",
+         default="off: physically correct, a note names each difference", apply=_switch("c_parity"),
+         group="reference parity"),
+    Flag(("--phi-carryover",), 0, V, "reproduce only the reference's phi carry-over: a step at exactly "
+         "phi = 0 reuses the previous pixel's last rotation", default="off, physically correct",
+         apply=_switch("phi_carryover"), group="reference parity"),
+    # --- accepted from nanoBragg scripts; nothing in the Bragg image ---------------------------
+    Flag(("-stol",), 1, P, "file of sin(theta)/lambda (1/A) and F of an amorphous background: read and "
+         "checked; the reference draws nothing from it", apply=_stol("-stol"), group="no effect on the image"),
+    Flag(("-4stol",), 1, P, "as -stol, first column 4 sin(theta)/lambda (1/A)", apply=_stol("-4stol"),
+         group="no effect on the image"),
+    Flag(("-Q",), 1, P, "as -stol, first column Q = 4 pi sin(theta)/lambda (1/A)", apply=_stol("-Q"),
+         group="no effect on the image"),
+    Flag(("-stolout",), 1, P, "output file name the reference stores but never writes",
+         apply=_note("-stolout {0}: accepted; the reference never writes this file, nor does xbragg"),
+         group="no effect on the image"),
+    Flag(("-coherent",), 0, V, "a switch the reference sets but never uses",
+         apply=_note("-coherent: accepted; the reference sets a switch it never uses (no effect on the image)"),
+         group="no effect on the image"),
+    Flag(("-density", "-sample_den", "-sample_density"), 1, F, "sample density, which the reference "
+         "replaces by 1.2 before use", "g/cm^3", "1.2",
+         apply=_note("-density {0:g}: accepted; the reference replaces the density by 1.2 g/cm^3 to print an "
+                     "approximate MW and uses it nowhere else (no effect on the image)"),
+         group="no effect on the image"),
+    Flag(("-MW", "-molec"), 1, F, "molecular weight, which the reference replaces by an estimate from the "
+         "crystal volume before use", "g/mol", "estimate",
+         apply=_note("-MW {0:g}: accepted; the reference replaces the molecular weight by an estimate from "
+                     "the crystal volume and uses it nowhere else (no effect on the image)"),
+         group="no effect on the image"),
 )
 
 

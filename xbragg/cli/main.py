@@ -5,19 +5,22 @@ import sys
 
 import numpy as np
 
+from .. import __version__
 from ..backends import BackendError, namespace, resolve_device, resolve_dtype, to_numpy
 from ..errors import XbraggError
 from ..io.atomic import OutputBatch
 from ..io.rawfloat import float_image_bytes
+from ..io.stol import STOL_SCALE_PER_M, read_stol_file
 from ..outputs import cache_outputs, check_outputs, input_files, output_plan, write_outputs
+from ..printout import PixelPrintout
 from ..render import DEFAULT_MEMORY_BUDGET_BYTES, render, roi_bounds
 from ..setup.experiment import build_experiment
 from ..setup.random_numbers import clock_seed
 from ..stats import image_stats
 from ..trace import trace_lines
-from .parse import help_text, parse_args
+from .parse import SUBCOMMANDS, help_text, parse_args
 from .progress import progress_for
-from .report import print_setup, print_stats
+from .report import print_notes, print_setup, print_stats
 from .signals import TERMINATED_STATUS, Terminated, sigterm_raises
 
 
@@ -45,24 +48,39 @@ def run(argv: list[str], out=None) -> int:
     if parsed.help:
         out.write(help_text())
         return 0
+    if parsed.version:
+        out.write(f"xbragg {__version__}\n")
+        return 0
     settings = parsed.settings
     clock = clock_seed()   # the reference's default noise seed, and misset seed (not -seed's value)
     plan = output_plan(settings, clock)
     options = parsed.options
     # before any work: an output that cannot be written, or that would overwrite an input
     # or another output, is refused now rather than after the render
-    check_outputs(plan, inputs=input_files(options), caches=cache_outputs(options))
+    check_outputs(plan, inputs=input_files(options, settings), caches=cache_outputs(options))
     if options.misset_seed is None:
         options = options.updated(misset_seed=clock)
     _check_backend(settings)
+    notes = list(parsed.notes)
+    if "stol" in settings:
+        name, path = settings["stol"]
+        rows = read_stol_file(path, name)
+        notes.append(f"{name} {path}: read {rows.shape[0]} amorphous structure factors versus "
+                     f"{STOL_SCALE_PER_M[name][0]}; the reference reads them too but draws nothing from them "
+                     "(no effect on the image)")
     exp = build_experiment(options, explicit=parsed.explicit)
     print_setup(exp, out)
+    print_notes(notes + list(exp.notes), out)
+    printout = None
+    if settings.get("printout"):
+        printout = PixelPrintout(exp, out.write, settings.get("printout_pixel"))
     budget = int(settings.get("memory_budget_mib", DEFAULT_MEMORY_BUDGET_BYTES / 2**20) * 2**20)
     result = render(exp, backend=settings.get("backend", "numpy"), device=settings.get("device"),
                     dtype=settings.get("dtype", "float64"), memory_budget_bytes=budget,
                     progress=progress_for(settings.get("progress", True)),
                     trace_pixel=settings.get("trace_pixel"),
-                    compile={"on": True, "off": False}.get(settings.get("compile", "auto")))
+                    compile={"on": True, "off": False}.get(settings.get("compile", "auto")),
+                    record_tile=None if printout is None else printout.tile)
     if settings.get("trace_pixel") is not None:
         slow, fast = settings["trace_pixel"]
         if result.trace is None:
@@ -87,10 +105,6 @@ def run(argv: list[str], out=None) -> int:
     return 0
 
 
-#: ``xbragg SUBCOMMAND ...``: tools beside the simulator, each a module with ``main(argv) -> int``
-SUBCOMMANDS = {"trace-diff": "xbragg.tools.trace_diff", "compare": "xbragg.tools.compare"}
-
-
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: errors become one message on stderr and exit status 2.
 
@@ -109,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         import importlib
-        return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
+        return importlib.import_module(SUBCOMMANDS[argv[0]][0]).main(argv[1:])
     try:
         return run(argv)
     except (XbraggError, BackendError) as exc:

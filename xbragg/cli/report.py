@@ -58,6 +58,12 @@ def print_setup(exp: Experiment, out: TextIO) -> None:
     w(f"  {exp.oversample}x{exp.oversample} pixel oversample steps{flags}\n")
 
 
+def print_notes(notes, out: TextIO) -> None:
+    """One ``note: ...`` line per note: where the reference would differ, or what an accepted flag does there."""
+    for note in notes:
+        out.write(f"note: {note}\n")
+
+
 def print_stats(stats: ImageStats, out: TextIO) -> None:
     """``max_I = ...  at X Y`` and ``mean= ... rms= ... rmsd= ...`` exactly as the reference."""
     out.write(f"max_I = {g(stats.max_I)}  at {g(stats.max_I_x_m)} {g(stats.max_I_y_m)}\n")

@@ -2,20 +2,15 @@
 from __future__ import annotations
 
 import os
-import re
 
 import numpy as np
 
-from xbragg.errors import InputError
-from xbragg.io._text import parse_number, read_text
+from xbragg.io._text import read_number_rows
 
 __all__ = ["read_source_file", "SOURCE_COLUMNS"]
 
 #: Column names, in file order.
 SOURCE_COLUMNS = ("X", "Y", "Z", "I", "lambda")
-
-# The reference's delimiters " \t,;:!" plus the other line-end/white characters.
-_DELIMITERS = re.compile(r"[ \t,;:!\r\v\f]+")
 
 
 def read_source_file(path: str | os.PathLike[str], *, flag: str = "-sourcefile"
@@ -33,27 +28,4 @@ def read_source_file(path: str | os.PathLike[str], *, flag: str = "-sourcefile"
     Raises :class:`InputError` (with ``flag``, ``path`` and line number) for a
     missing file, a non-numeric token, more than five columns, or no sources.
     """
-    name = os.fspath(path)
-    text = read_text(name, flag)
-    rows: list[list[float]] = []
-    for line_number, line in enumerate(text.split("\n"), start=1):
-        tokens = [t for t in _DELIMITERS.split(line) if t]
-        if not tokens or tokens[0].startswith("#"):
-            continue
-        if len(tokens) > len(SOURCE_COLUMNS):
-            raise InputError(
-                f"{len(tokens)} columns, at most 5 allowed (X Y Z I lambda)",
-                flag=flag, path=name, line=line_number)
-        row = [float("nan")] * len(SOURCE_COLUMNS)
-        for column, token in enumerate(tokens):
-            value = parse_number(token)
-            if value is None:
-                raise InputError(
-                    f"{token!r} is not a number (expected {SOURCE_COLUMNS[column]} "
-                    "in 'X Y Z I lambda')", flag=flag, path=name, line=line_number)
-            row[column] = value
-        rows.append(row)
-    if not rows:
-        raise InputError("no sources found (expected lines 'X Y Z I lambda')",
-                         flag=flag, path=name)
-    return np.array(rows, dtype=np.float64).reshape(len(rows), len(SOURCE_COLUMNS))
+    return read_number_rows(path, SOURCE_COLUMNS, flag, "no sources found")

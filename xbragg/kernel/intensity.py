@@ -75,6 +75,7 @@ class KernelInputs:
     scale: float              # r_e^2 * fluence
     steps: int
     background_I: float
+    reference_forms: bool = False   # the reference's direct sincg and sinc3 (c_parity)
 
 
 def c_order(x):
@@ -213,7 +214,7 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
     # signs of the lattice factors matter only to the trace: intensities use squares
     F_latt, latt_parts = lattice_factor(hkl, shape=inp.shape, Na=inp.Na, Nb=inp.Nb, Nc=inp.Nc,
                                         fudge=inp.fudge, reciprocal=inp.reciprocal, nearest=nearest,
-                                        signed=record is not None)
+                                        signed=record is not None, direct=inp.reference_forms)
     per_subpixel = inp.oversample_thick or inp.oversample_polar or inp.oversample_omega
     ordered_terms = interp_active is not None or per_subpixel
     reached = pixel_last(keep)[..., None, :]                              # (T,S,N,1,P)

@@ -69,6 +69,27 @@ def sincg(h, n_cells: float, *, nearest=None, signed: bool = True):
     return xp.where(flip, -ratio, ratio)
 
 
+def sincg_direct(h, n_cells: float):
+    """sin(N pi h)/sin(pi h) evaluated as the reference's ``sincg(M_PI*h, N)`` does, N at h = 0.
+
+    At whole non-zero h and at large |h| this divides rounding errors (see
+    :func:`sincg`); ``c_parity`` uses it to reproduce the reference's values there.
+    """
+    xp = array_namespace(h)
+    x = math.pi * h
+    zero = x == 0.0
+    safe = xp.where(zero, xp.ones_like(x), x)
+    return xp.where(zero, xp.full_like(x, n_cells), xp.sin(safe * n_cells) / xp.sin(safe))
+
+
+def sinc3_direct(x):
+    """3 (sin x / x - cos x) / x^2, 1 at x = 0: the reference's ``sinc3`` form (``c_parity``)."""
+    xp = array_namespace(x)
+    zero = x == 0.0
+    safe = xp.where(zero, xp.ones_like(x), x)
+    return xp.where(zero, xp.ones_like(x), 3.0 * (xp.sin(safe) / safe - xp.cos(safe)) / (safe * safe))
+
+
 def sinc3(x):
     """Sphere transform 3 (sin x - x cos x) / x^3, 1 at x = 0 (reference ``sinc3``).
 
@@ -93,7 +114,8 @@ def nearest_index(x):
 
 
 def lattice_factor(hkl: tuple, *, shape: str, Na: float, Nb: float, Nc: float, fudge: float,
-                   reciprocal=None, nearest: tuple | None = None, signed: bool = True):
+                   reciprocal=None, nearest: tuple | None = None, signed: bool = True,
+                   direct: bool = False):
     """Lattice factor F_latt for fractional Miller indices ``hkl`` = (h, k, l), arrays of one shape.
 
     ``reciprocal`` (3, 3) holds a*, b*, c* as rows (1/A) and is needed by GAUSS
@@ -101,11 +123,20 @@ def lattice_factor(hkl: tuple, *, shape: str, Na: float, Nb: float, Nc: float, f
     space scaled by Na Nb Nc (reference units kept).
     ``nearest``: (ceil(h - 0.5), ...) when the caller has them; ``signed=False`` lets
     SQUARE skip the sign of each factor (intensities need only the square).
+    ``direct``: the reference's own forms of sincg and sinc3 (:func:`sincg_direct`,
+    :func:`sinc3_direct`), less accurate where they cancel, for ``c_parity``; float64 only.
     Returns (F_latt, (F_latt_a, F_latt_b, F_latt_c) or None), each of the indices' shape.
     """
     xp = array_namespace(*hkl)
     if nearest is None:
         nearest = tuple(nearest_index(x) for x in hkl)
+    # the direct forms reproduce the reference's double-precision rounding; in float32 they would
+    # only lose accuracy (sin of arguments up to N pi h), so float32 keeps the reduced forms
+    direct = direct and hkl[0].dtype == xp.float64
+    if shape == "square" and direct:
+        fa, fb, fc = (sincg_direct(x, n_cells) if n_cells > 1 else xp.ones_like(x)
+                      for x, n_cells in zip(hkl, (Na, Nb, Nc)))
+        return fa * fb * fc, (fa, fb, fc)
     if shape == "square":
         # an axis with N <= 1 contributes 1 (the reference skips it)
         fa, fb, fc = (sincg(x, n_cells, nearest=n, signed=signed) if n_cells > 1 else xp.ones_like(x)
@@ -115,7 +146,8 @@ def lattice_factor(hkl: tuple, *, shape: str, Na: float, Nb: float, Nc: float, f
     volume = Na * Nb * Nc
     if shape == "round":
         hrad_sqr = dh * dh * Na * Na + dk * dk * Nb * Nb + dl * dl * Nc * Nc
-        return volume * ROUND_SCALE * sinc3(math.pi * xp.sqrt(hrad_sqr * fudge)), None
+        form = sinc3_direct if direct else sinc3
+        return volume * ROUND_SCALE * form(math.pi * xp.sqrt(hrad_sqr * fudge)), None
     r = reciprocal
     dx = dh * r[0, 0] + dk * r[1, 0] + dl * r[2, 0]
     dy = dh * r[0, 1] + dk * r[1, 1] + dl * r[2, 1]

@@ -94,6 +94,11 @@ def _is_set(x) -> bool:
     return x is not None and not (isinstance(x, float) and math.isnan(x))
 
 
+def convention_pivot(convention: str, explicit: str | None = None) -> str:
+    """The pivot ("beam" or "sample") of a named convention, or the explicit one when given."""
+    return (explicit or _DEFAULT_PIVOT[convention]).lower()
+
+
 def beam_centre_fs(convention: str, Xbeam, Ybeam, pixel: float, detsize_s: float):
     """(Fbeam, Sbeam) along fast and slow from the convention's -Xbeam/-Ybeam.
 
@@ -184,8 +189,9 @@ def build_detector(opts: SimulationOptions) -> DetectorGeometry:
     elif convention in _CONVENTION_VECTORS:
         beam, fdet, sdet, odet, tt_axis, polar, spindle = (_vec(v) for v in _CONVENTION_VECTORS[convention])
         # a convention fixes the pivot, whatever the geometry flags implied (reference behaviour);
-        # an explicit -pivot (opts.pivot), wherever it appears, is honoured -- a documented difference
-        pivot = (opts.pivot or _DEFAULT_PIVOT[convention]).lower()
+        # an explicit -pivot (opts.pivot), wherever it appears, is honoured -- a documented
+        # difference: the reference's set-up block in main overwrites it (c_parity does too)
+        pivot = convention_pivot(convention, None if opts.c_parity else opts.pivot)
         if convention == "ADXV":
             if not _is_set(Xbeam):
                 Xbeam = (detsize_f + pixel) / 2.0

@@ -21,6 +21,7 @@ from ..io.sources import read_source_file
 from .crystal import Crystal, build_crystal
 from .detector import DetectorGeometry, build_detector
 from .options import SimulationOptions
+from .reference_behaviour import detect_behaviours
 from .random_numbers import Ran1, ShuffleTable, clock_seed, mosaic_umats, random_misset
 from .rotations import rotate_axis, rotate_umat
 from .sampling import PhiSchedule, Sources, ThicknessSampling, build_sources, phi_schedule, thickness_sampling
@@ -64,6 +65,14 @@ class Experiment:
     mask: np.ndarray | None             # (spixels, fpixels) bool: True = render
     phi_carryover: bool
     messages: tuple[str, ...] = field(default=())
+    #: one line each: where this image differs from what the reference would draw (setup.parity)
+    notes: tuple[str, ...] = field(default=())
+    #: evaluate the sensor capture fraction even without a sensor thickness, as the reference does
+    #: with -oversample_thick (exp(0) - exp(0) = 0: an all-zero image); set by c_parity
+    capture_without_sensor: bool = False
+    #: evaluate sincg and sinc3 in the reference's direct forms, which cancel near their zeros
+    #: and at whole h (docs/reference-behaviour.md); set by c_parity
+    reference_forms: bool = False
     #: the reference's shared ran1 shuffle table after set-up (see random_numbers.ShuffleTable)
     random_table: tuple | None = field(default=None, repr=False)
 
@@ -305,6 +314,8 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None) -> Exp
                          f"{detector.fpixels}x{detector.spixels}", flag="-mask", path=opts.mask_path)
     if opts.hkl_path is not None and hkl is not None:
         _write_cache(opts.fdump_path, hkl)  # only now: every input has been read and checked
+    phi_carryover = opts.phi_carryover or opts.c_parity
+    notes = tuple(b.note for b in detect_behaviours(opts, detector, thickness, phi) if not b.reproduced)
 
     return Experiment(
         detector=detector, crystal=crystal, sources=sources, phi=phi, thickness=thickness,
@@ -315,6 +326,8 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None) -> Exp
         oversample_omega=opts.oversample_omega, kahn_polarization=opts.kahn_polarization,
         nopolar=opts.nopolar, wavelength_m=wavelength, fluence=fluence, flux=flux,
         exposure_s=exposure, beamsize_m=beamsize, water_m=opts.water_m, dmin_m=opts.dmin_m,
-        roi=roi, mask=mask, phi_carryover=opts.phi_carryover, messages=tuple(messages),
-        random_table=table.snapshot(),
+        roi=roi, mask=mask, phi_carryover=phi_carryover, messages=tuple(messages),
+        random_table=table.snapshot(), notes=notes,
+        capture_without_sensor=opts.c_parity and opts.oversample_thick and thickness.thick_m == 0.0,
+        reference_forms=opts.c_parity,
     )

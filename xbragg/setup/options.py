@@ -115,6 +115,10 @@ class SimulationOptions:
 
     # --- reference-parity switches ---------------------------------------------------
     phi_carryover: bool = False
+    #: reproduce every known behaviour of nanoBragg.c (docs/reference-behaviour.md), phi
+    #: carry-over included: -pivot ignored with a named convention, a zero capture fraction
+    #: with -oversample_thick and no sensor
+    c_parity: bool = False
 
     # --- pivot implied by the geometry flags, in the order given -----------------------
     pivot_from_flags: Optional[str] = field(default=None, repr=False)
