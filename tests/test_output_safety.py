@@ -344,6 +344,15 @@ def test_late_failure_of_the_last_output_leaves_every_file_as_it_was(work, capsy
     _assert_untouched(work, files, "new.pgm")
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_directory_that_takes_no_file_is_refused_before_rendering(work, capsys, monkeypatch):
+    """/proc passes an access() check as root; creating a file there fails: found before the render."""
+    _no_render(monkeypatch)
+    err = _refused(BASE + ["-floatfile", "float.bin", "-intfile", "/proc/xbragg-test.img"], capsys)
+    assert "-intfile" in err and "/proc/xbragg-test.img" in err
+    assert not (work / "float.bin").exists()
+
+
 def test_device_that_fails_on_write_leaves_every_file_as_it_was(work, capsys):
     files = _existing(work)
     full = _char_device(work, "full")
