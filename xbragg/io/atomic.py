@@ -249,10 +249,12 @@ class OutputBatch:
         try:
             fd, item.tmp = tempfile.mkstemp(prefix=".xbragg-", dir=directory)
         except OSError as exc:
-            if not os.path.isdir(directory):
-                raise OutputError(f"{_prefix(flag)}cannot write {name}: directory {directory} "
-                                  "does not exist") from None
-            raise OutputError(f"{_prefix(flag)}cannot write {name}: {_reason(exc)}") from None
+            reason = _reason(exc)
+            if not os.path.exists(directory):
+                reason = f"directory {directory} does not exist"
+            elif not os.path.isdir(directory):
+                reason = f"{directory} is not a directory"
+            raise OutputError(f"{_prefix(flag)}cannot write {name}: {reason}") from None
         self._staged.append(item)
         try:
             try:
