@@ -90,9 +90,9 @@ def test_forked_workers_give_the_same_image_in_order(tmp_path, monkeypatch):
     ref = xbragg.render(exp, tile_pixels=50, workers=1).image
     monkeypatch.setattr(render_module, "PROCESS_MIN_EVALUATIONS", 0)
     forks = []
-    real_pool = render_module.ProcessPoolExecutor
-    monkeypatch.setattr(render_module, "ProcessPoolExecutor",
-                        lambda *a, **k: forks.append(k["max_workers"]) or real_pool(*a, **k))
+    real_pool = render_module.ForkPool
+    monkeypatch.setattr(render_module, "ForkPool",
+                        lambda fn, workers: forks.append(workers) or real_pool(fn, workers))
     seen = []
     result = xbragg.render(exp, tile_pixels=50, workers=2, progress=lambda done, total: seen.append(done))
     assert forks == [2]

@@ -18,6 +18,8 @@ that the mask skips are 0 in the float image and are converted like any other
 """
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -25,15 +27,16 @@ import numpy as np
 
 from .constants import RTD
 from .errors import OutputError
-from .io.atomic import check_writable
+from .io.atomic import OutputBatch, check_writable, same_file_key
 from .io.cformat import format_f, format_g
-from .io.pgm import write_pgm
-from .io.smv import write_smv
+from .io.pgm import pgm_bytes
+from .io.smv import smv_bytes
 from .render import roi_bounds
+from .setup.options import SimulationOptions
 from .setup.random_numbers import Ran1, ShuffleTable, noise_image
 
-__all__ = ["OutputPlan", "output_plan", "check_outputs", "int_image", "pgm_image", "smv_header_lines",
-           "auto_int_scale", "auto_pgm_scale", "write_outputs"]
+__all__ = ["OutputPlan", "output_plan", "INPUT_FILE_FLAGS", "input_files", "cache_outputs", "check_outputs",
+           "int_image", "pgm_image", "smv_header_lines", "auto_int_scale", "auto_pgm_scale", "write_outputs"]
 
 
 @dataclass(frozen=True)
@@ -65,16 +68,68 @@ def output_plan(settings: dict, seed: int) -> OutputPlan:
     )
 
 
-def check_outputs(plan: OutputPlan) -> None:
-    """Fail before rendering when an output cannot be written (the error names the flag)."""
-    for flag, path in (("-floatfile", plan.floatfile), ("-intfile", plan.intfile),
-                       ("-noisefile", plan.noisefile), ("-pgmfile", plan.pgmfile)):
-        if path is None:
-            continue
-        try:
-            check_writable(path)
-        except OutputError as exc:
-            raise OutputError(f"{flag}: {exc}") from None
+#: the command line's input file flags and the :class:`SimulationOptions` field each sets
+INPUT_FILE_FLAGS = {"-hkl": "hkl_path", "-mat": "mat_path", "-sourcefile": "sourcefile_path",
+                    "-mask": "mask_path", "-img": "img_path"}
+
+Named = tuple[str, str]     # (what names the file, e.g. "-hkl"; the path)
+
+
+def input_files(opts: SimulationOptions, settings: dict | None = None) -> list[Named]:
+    """The files a run reads: each input flag's file, -stol (or -4stol, -Q) from the command
+    line's ``settings``, and the -dump cache (``Fdump.bin``) when it is read (no -hkl)."""
+    files = [(flag, getattr(opts, field)) for flag, field in INPUT_FILE_FLAGS.items()
+             if getattr(opts, field) is not None]
+    if settings is not None and "stol" in settings:
+        files.append(tuple(settings["stol"]))
+    if opts.hkl_path is None and os.path.exists(opts.fdump_path):
+        files.append(("-dump, the structure-factor cache read without -hkl", opts.fdump_path))
+    return files
+
+
+def cache_outputs(opts: SimulationOptions) -> list[Named]:
+    """The -dump cache (``Fdump.bin``) a run with -hkl writes (not checked for writability:
+    the reference, and xbragg, skip it when it cannot be written)."""
+    if opts.hkl_path is None:
+        return []
+    return [("-dump, the structure-factor cache written for -hkl", opts.fdump_path)]
+
+
+def _plan_outputs(plan: OutputPlan) -> list[Named]:
+    named = (("-floatfile", plan.floatfile), ("-intfile", plan.intfile), ("-noisefile", plan.noisefile),
+             ("-pgmfile", plan.pgmfile))
+    return [(flag, path) for flag, path in named if path is not None]
+
+
+def _label(name: str, path: str, defaults: dict[str, str]) -> str:
+    """``-hkl (pattern.hkl)``, or ``-intfile (intimage.img, the default name)``."""
+    note = ", the default name" if defaults.get(name) == path else ""
+    return f"{name} ({path}{note})"
+
+
+def check_outputs(plan: OutputPlan, inputs: Sequence[Named] = (), caches: Sequence[Named] = ()) -> None:
+    """Fail before rendering when an output cannot be written or would destroy a file the run uses.
+
+    Each output of ``plan`` must be writable (:func:`~xbragg.io.atomic.check_writable`),
+    and no two of the outputs and ``caches`` (other files the run writes) nor any of
+    them and ``inputs`` may be one file, however named (``./x`` and ``x``, a link,
+    a hard link); a character device such as ``/dev/null`` may be named more than
+    once.  The :class:`OutputError` names the flag, or both flags.
+    """
+    outputs = _plan_outputs(plan)
+    for flag, path in outputs:
+        check_writable(path, flag=flag)
+    defaults = dict(_plan_outputs(OutputPlan()))
+    written = [(name, path, same_file_key(path)) for name, path in [*outputs, *caches]]
+    for i, (name, path, key) in enumerate(written):
+        for other, other_path, other_key in written[:i]:
+            if key is not None and key == other_key:
+                raise OutputError(f"{_label(other, other_path, defaults)} and {_label(name, path, defaults)} "
+                                  "are the same file: one output would overwrite the other")
+        for source, source_path in inputs:
+            if key is not None and key == same_file_key(source_path):
+                raise OutputError(f"{_label(name, path, defaults)} and {source} ({source_path}) are the same "
+                                  "file: the output would overwrite the input")
 
 
 def _roi_mask(shape: tuple[int, int], roi: tuple[int, int, int, int]) -> np.ndarray:
@@ -162,24 +217,36 @@ def smv_header_lines(exp, *, noise: bool = False) -> list:
     ]
 
 
-def write_outputs(exp, image32: np.ndarray, stats, plan: OutputPlan, out: TextIO) -> None:
-    """Write the integer, PGM and noise images as the reference does, printing its lines."""
+def write_outputs(exp, image32: np.ndarray, stats, plan: OutputPlan, out: TextIO,
+                  batch: OutputBatch | None = None) -> None:
+    """Write the integer, PGM and noise images as the reference does, printing its lines.
+
+    With ``batch``, the files are added to it and appear when the caller commits
+    it (the command line commits the float image and these together); without,
+    the three are written here as one batch: all, or none.
+    """
+    if batch is None:
+        with OutputBatch() as own:
+            write_outputs(exp, image32, stats, plan, out, own)
+            own.commit()
+        return
     roi = roi_bounds(exp)               # the same clipped region as the render and the statistics
     scale = auto_int_scale(plan.scale, stats.max_I)
     out.write(f"intfile_scale = {format_g(scale)}\n")
     ints = int_image(image32, roi, scale, plan.adc)
     out.write(f"writing {plan.intfile} as 2-byte integers\n")
-    write_smv(plan.intfile, ints, smv_header_lines(exp))
+    batch.add(plan.intfile, smv_bytes(ints, smv_header_lines(exp)), flag="-intfile")
+    del ints
     if plan.pgmfile is not None:
         pgm_scale = auto_pgm_scale(plan.pgmscale, scale, stats.rmsd)
         out.write(f"pgm_scale = {format_g(pgm_scale)}\n")
         pixels = pgm_image(image32, roi, pgm_scale)
         out.write(f"writing {plan.pgmfile} as 1-byte integers\n")
-        write_pgm(plan.pgmfile, pixels, pgm_scale)
+        batch.add(plan.pgmfile, pgm_bytes(pixels, pgm_scale), flag="-pgmfile")
     if plan.noisefile is not None:
         # the noise seed is its own stream on the shared shuffle table left by set-up
         gen = Ran1(-plan.seed, ShuffleTable.from_snapshot(exp.random_table))
         noisy, photons, overloads = noise_image(image32, roi, plan.adc, gen)
         out.write(f"{format_f(photons, 0)} photons on noise image ({overloads} overloads)\n")
         out.write(f"writing {plan.noisefile} as 2-byte integers\n")
-        write_smv(plan.noisefile, noisy, smv_header_lines(exp, noise=True))
+        batch.add(plan.noisefile, smv_bytes(noisy, smv_header_lines(exp, noise=True)), flag="-noisefile")

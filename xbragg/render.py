@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -23,6 +23,7 @@ from .errors import InputError
 from .kernel.intensity import KernelInputs, tile_intensity
 from .memory import check_memory, image_bytes, table_bytes
 from .setup.experiment import Experiment
+from .workers import ForkPool
 
 DEFAULT_MEMORY_BUDGET_BYTES = 128 * 2**20
 # working set of one tile, measured on the supervisor frame: NumPy (one pass per operation)
@@ -349,32 +350,24 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
                         fallback_hkl=fell_back_at, tiles=tiles, trace=record)
 
 
-_FORKED_TILE: list = []      # the tile function forked workers call (set only while they run)
-
-
-def _run_forked_tile(span):
-    return _FORKED_TILE[0](span)
-
-
 def _map_tiles(one, spans, workers: int, in_processes: bool):
     """``one(span)`` for every span, results in order: forked processes or threads.
 
-    Forked workers inherit ``one`` (and the experiment it closes over) without
-    pickling; only the spans go out and the tiles' values (NumPy arrays) come back.
+    Forked workers (:class:`~xbragg.workers.ForkPool`) inherit ``one`` (and the
+    experiment it closes over) without pickling; only the spans go out and the
+    tiles' values (NumPy arrays) come back.  An exception here (Ctrl-C, SIGTERM on
+    the command line) kills them at once, and they exit if this process dies.
     """
     if in_processes:
-        _FORKED_TILE[:] = [one]
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
-        results = pool.map(_run_forked_tile, spans, chunksize=2)
-    else:
-        pool = ThreadPoolExecutor(max_workers=workers)
-        results = pool.map(one, spans)
+        with ForkPool(one, workers) as pool:
+            yield from pool.map(spans)
+        return
+    pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        yield from results
+        yield from pool.map(one, spans)
     finally:
         # an interrupted render does not wait for the tiles still queued
         pool.shutdown(wait=True, cancel_futures=True)
-        _FORKED_TILE.clear()
 
 
 def _embed(xp, block, spixels: int, fpixels: int, x0: int, y0: int):

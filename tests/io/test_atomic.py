@@ -3,7 +3,7 @@ import os
 import pytest
 
 from xbragg.errors import OutputError
-from xbragg.io.atomic import atomic_write_bytes, check_writable
+from xbragg.io.atomic import OutputBatch, atomic_write_bytes, check_writable, same_file_key
 
 
 def _leftovers(directory):
@@ -103,3 +103,65 @@ def test_check_writable_relative_name(tmp_path, monkeypatch):
     check_writable("here.bin")
     atomic_write_bytes("here.bin", b"1")
     assert (tmp_path / "here.bin").read_bytes() == b"1"
+
+
+# --- OutputBatch: several outputs written as one ------------------------------------------------
+
+def test_batch_failure_while_staging_changes_nothing(tmp_path):
+    (tmp_path / "a.bin").write_bytes(b"old a")
+
+    def chunks():
+        yield b"partial"
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OutputError, match="^-second: cannot write .*No space left"):
+        with OutputBatch() as batch:
+            batch.add(tmp_path / "a.bin", b"new a", flag="-first")
+            batch.add(tmp_path / "b.bin", chunks(), flag="-second")
+            batch.commit()
+    assert (tmp_path / "a.bin").read_bytes() == b"old a"
+    assert not (tmp_path / "b.bin").exists()
+    assert _leftovers(tmp_path) == []
+
+
+def test_batch_never_renames_over_what_is_no_longer_a_regular_file(tmp_path):
+    (tmp_path / "a.bin").write_bytes(b"old a")
+    with pytest.raises(OutputError, match="^-second: .*is now a directory"):
+        with OutputBatch() as batch:
+            batch.add(tmp_path / "a.bin", b"new a", flag="-first")
+            batch.add(tmp_path / "b.bin", b"new b", flag="-second")
+            (tmp_path / "b.bin").mkdir()            # between staging and commit
+            batch.commit()
+    assert (tmp_path / "a.bin").read_bytes() == b"old a"   # already renamed, put back
+    assert (tmp_path / "b.bin").is_dir()
+    assert _leftovers(tmp_path) == []
+
+
+def test_batch_leaving_without_commit_writes_nothing(tmp_path):
+    with OutputBatch() as batch:
+        batch.add(tmp_path / "a.bin", b"a")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_batch_refuses_one_file_twice(tmp_path):
+    with pytest.raises(OutputError, match="-two: .* is the same file as -one: "):
+        with OutputBatch() as batch:
+            batch.add(tmp_path / "x.bin", b"1", flag="-one")
+            batch.add(str(tmp_path / "sub" / ".." / "x.bin"), b"2", flag="-two")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_same_file_key():
+    assert same_file_key("/dev/null") is None            # a character device never clashes
+    assert same_file_key("no/such/x") == same_file_key("no/such/../such/./x")
+
+
+def test_symlink_target_replaced_in_its_own_directory(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "t.bin").write_bytes(b"old")
+    (tmp_path / "link").symlink_to(tmp_path / "real" / "t.bin")
+    target = check_writable(tmp_path / "link")
+    assert target.real == str(tmp_path / "real" / "t.bin") and not target.write_through
+    atomic_write_bytes(tmp_path / "link", b"new")
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "real" / "t.bin").read_bytes() == b"new"
+    assert _leftovers(tmp_path) == [] and _leftovers(tmp_path / "real") == []

@@ -95,7 +95,13 @@ def _pivot(opts, settings, values):
 
 def _detector_abs(opts, settings, values):
     depth_um = values[0]
-    opts.detector_abs_m = depth_um if (depth_um == 0.0 or math.isinf(depth_um)) else depth_um * 1e-6
+    if depth_um == 0.0 or math.isinf(depth_um):
+        # as the reference's flag loop: no attenuation, and the thickness read so far is
+        # dropped; a later -detector_thick still sets one (then nothing is captured)
+        opts.detector_abs_m = math.inf
+        opts.detector_thick_m = 0.0
+    else:
+        opts.detector_abs_m = depth_um * 1e-6
 
 
 def _cell(opts, settings, values):
@@ -329,7 +335,8 @@ FLAGS: tuple[Flag, ...] = (
     Flag(("-point_pixel",), 0, V, "inverse-square solid angle, no obliquity", apply=_switch("point_pixel"),
          group="detector"),
     Flag(("-detector_abs", "-detector_absorb", "-detector_absorption"), 1, "float_or_inf",
-         "sensor attenuation depth ('inf' or 0: none)", "um", "inf", apply=_detector_abs, group="detector"),
+         "sensor attenuation depth ('inf' or 0: none, and the thickness given before it is dropped)", "um",
+         "inf", apply=_detector_abs, group="detector"),
     Flag(("-detector_thick",), 1, F, "sensor thickness", "um", "0", apply=_set("detector_thick_m", 1e-6),
          minimum=0, group="detector"),
     Flag(("-detector_thicksteps", "-thicksteps"), 1, I, "sensor layers", "", "auto",

@@ -8,10 +8,11 @@ import numpy as np
 from .. import __version__
 from ..backends import BackendError, namespace, resolve_device, resolve_dtype, to_numpy
 from ..errors import InputError, XbraggError
-from ..io.rawfloat import write_float_image
+from ..io.atomic import OutputBatch
+from ..io.rawfloat import float_image_bytes
 from ..io.stol import STOL_SCALE_PER_M, read_stol_file
 from ..memory import OUTPUT_BYTES_PER_PIXEL, default_memory_limit_bytes
-from ..outputs import check_outputs, output_plan, write_outputs
+from ..outputs import cache_outputs, check_outputs, input_files, output_plan, write_outputs
 from ..printout import PixelPrintout
 from ..render import (DEFAULT_MEMORY_BUDGET_BYTES, check_render_memory, render, render_memory_bytes,
                       roi_bounds)
@@ -22,6 +23,7 @@ from ..trace import trace_lines
 from .parse import SUBCOMMANDS, help_text, parse_args
 from .progress import progress_for
 from .report import print_notes, print_setup, print_stats
+from .signals import TERMINATED_STATUS, Terminated, sigterm_raises
 
 
 def _check_backend(settings: dict) -> None:
@@ -69,8 +71,10 @@ def run(argv: list[str], out=None) -> int:
     settings = parsed.settings
     clock = clock_seed()   # the reference's default noise seed, and misset seed (not -seed's value)
     plan = output_plan(settings, clock)
-    check_outputs(plan)
     options = parsed.options
+    # before any work: an output that cannot be written, or that would overwrite an input
+    # or another output, is refused now rather than after the render
+    check_outputs(plan, inputs=input_files(options, settings), caches=cache_outputs(options))
     if options.misset_seed is None:
         options = options.updated(misset_seed=clock)
     _check_backend(settings)
@@ -119,16 +123,32 @@ def run(argv: list[str], out=None) -> int:
     _check_finite(image32, exp)
     stats = image_stats(image32, roi_bounds(exp), exp.mask, pixel_size_m=exp.detector.pixel_size_m,
                         oversample=exp.oversample)
-    out.write(f"writing {plan.floatfile} as {image32.size} 4-byte floats\n")
-    write_float_image(plan.floatfile, image32)
-    print_stats(stats, out)
-    write_outputs(exp, image32, stats, plan, out)
+    # every output is staged, then all are put in place together: a late failure leaves none
+    with OutputBatch() as batch:
+        out.write(f"writing {plan.floatfile} as {image32.size} 4-byte floats\n")
+        batch.add(plan.floatfile, float_image_bytes(image32), flag="-floatfile")
+        print_stats(stats, out)
+        write_outputs(exp, image32, stats, plan, out, batch)
+        batch.commit()
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point: errors become one message on stderr and exit status 2."""
+    """Console-script entry point: errors become one message on stderr and exit status 2.
+
+    Ctrl-C (SIGINT) and SIGTERM stop the run cleanly (render workers stopped, no
+    output or temporary file left), print one line and exit with 130 and 143.
+    """
     argv = sys.argv[1:] if argv is None else argv
+    try:
+        with sigterm_raises():
+            return _main(argv)
+    except Terminated:
+        sys.stderr.write("xbragg: terminated\n")
+        return TERMINATED_STATUS
+
+
+def _main(argv: list[str]) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         import importlib
         return importlib.import_module(SUBCOMMANDS[argv[0]][0]).main(argv[1:])

@@ -1,13 +1,36 @@
-"""Atomic file replacement: an output is either fully written or left untouched."""
+"""Output files that never destroy anything: written whole, and a run's outputs all or none.
+
+What is at an output's path decides how it is written (the same rules for every
+writer; see docs/user-guide.md, "Output files"):
+
+- nothing, or a regular file: the bytes go to a temporary ``.xbragg-*`` file in
+  the same directory, renamed onto the path only once complete, so an existing
+  file is never half-overwritten;
+- a symbolic link: followed; its final target is written as above, in the
+  target's directory, and the link is left as it was (a dangling link creates
+  its target);
+- a character device (``/dev/null``) or a FIFO: opened and written in place,
+  never renamed over; a FIFO must have a reader when the outputs are written;
+- a directory, block device or socket: refused.
+
+:class:`OutputBatch` writes several outputs as one: each is staged first, and
+only when all are staged are they put in place.
+"""
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from xbragg.errors import OutputError
 
-__all__ = ["atomic_write_bytes", "check_writable"]
+__all__ = ["OutputBatch", "OutputTarget", "atomic_write_bytes", "check_writable", "output_target",
+           "same_file_key"]
+
+Data = bytes | bytearray | memoryview | Iterable[bytes]
 
 
 def _reason(exc: OSError) -> str:
@@ -15,9 +38,8 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _directory_of(path: str) -> str:
-    """Directory that will hold ``path`` (``"."`` for a bare file name)."""
-    return os.path.dirname(os.path.abspath(path)) or "."
+def _prefix(flag: str | None) -> str:
+    return f"{flag}: " if flag else ""
 
 
 _UMASK: int | None = None
@@ -33,67 +55,316 @@ def _umask() -> int:
     return _UMASK
 
 
-def check_writable(path: str | os.PathLike[str]) -> None:
-    """Fail early when ``path`` cannot be written as an output file.
+def _kind(mode: int) -> str:
+    """What a file that is neither regular nor written through is, for messages."""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
 
-    Checks that the directory holding ``path`` exists, is a directory and is
-    writable, and that ``path`` itself is not a directory (nor an existing
-    read-only file). Nothing is created. Raises :class:`OutputError` naming
-    the path and the reason.
+
+@dataclass(frozen=True)
+class OutputTarget:
+    """Where an output's bytes go.
+
+    ``path``: the name given; ``real``: the file written, symbolic links
+    followed; ``write_through``: a character device or FIFO, opened and
+    written in place; ``exists``: something is at ``real`` now.
+    """
+
+    path: str
+    real: str
+    write_through: bool
+    exists: bool
+
+    @property
+    def directory(self) -> str:
+        """The directory that holds ``real`` (where the temporary file goes)."""
+        return os.path.dirname(self.real) or "."
+
+
+def output_target(path: str | os.PathLike[str], *, flag: str | None = None) -> OutputTarget:
+    """Classify ``path`` as an output; :class:`OutputError` (naming ``flag``) when refused.
+
+    Refused: an empty name, a directory, a block device, a socket, a loop of
+    symbolic links.  Nothing is created.
     """
     name = os.fspath(path)
     if name == "":
-        raise OutputError("empty output file name")
-    directory = _directory_of(name)
-    if os.path.isdir(name):
-        raise OutputError(f"cannot write {name}: it is a directory")
-    if not os.path.exists(directory):
-        raise OutputError(f"cannot write {name}: directory {directory} does not exist")
-    if not os.path.isdir(directory):
-        raise OutputError(f"cannot write {name}: {directory} is not a directory")
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write {name}: permission denied on directory {directory}")
-    if os.path.exists(name) and not os.access(name, os.W_OK):
-        # os.replace would succeed, but a read-only target signals intent not to overwrite.
-        raise OutputError(f"cannot write {name}: permission denied")
+        raise OutputError(f"{_prefix(flag)}empty output file name")
+    try:
+        st = os.stat(name)          # follows symbolic links, as opening the path would
+    except (FileNotFoundError, NotADirectoryError):
+        st = None
+    except OSError as exc:          # a loop of links, a directory that cannot be searched
+        raise OutputError(f"{_prefix(flag)}cannot write {name}: {_reason(exc)}") from None
+    if st is None:
+        # nothing there, or a dangling link: the link's target is created
+        return OutputTarget(name, os.path.realpath(name), False, False)
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode):
+        return OutputTarget(name, name, True, True)
+    if stat.S_ISREG(st.st_mode):
+        return OutputTarget(name, os.path.realpath(name), False, True)
+    raise OutputError(f"{_prefix(flag)}cannot write {name}: it is {_kind(st.st_mode)}; outputs go to "
+                      "regular files, character devices (such as /dev/null) or FIFOs")
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | Iterable[bytes]) -> None:
-    """Write ``data`` to ``path`` atomically.
+def same_file_key(path: str | os.PathLike[str]) -> tuple | None:
+    """A key equal for two names of one file (hard links, symbolic links, ``./x`` and ``x``).
 
-    ``data`` is one bytes-like object or an iterable of chunks written in order.
-    The bytes go to a temporary file ``.xbragg-*`` in the target's directory,
-    which is then renamed onto ``path`` with :func:`os.replace`; an existing
-    file is therefore never half-overwritten. On any failure the temporary
-    file is removed and :class:`OutputError` names the path and the OS reason.
-    The new file gets the usual permissions (0666 minus the umask).
+    An existing file is keyed by device and inode, a name not yet created by
+    its resolved absolute path.  ``None`` for a character device: writing
+    ``/dev/null`` twice, or reading and writing it, destroys nothing.
     """
     name = os.fspath(path)
-    if os.path.isdir(name):
-        raise OutputError(f"cannot write {name}: it is a directory")
-    directory = _directory_of(name)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".xbragg-", dir=directory)
+        st = os.stat(name)
+    except OSError:
+        return ("path", os.path.realpath(name))
+    if stat.S_ISCHR(st.st_mode):
+        return None
+    return ("inode", st.st_dev, st.st_ino)
+
+
+def check_writable(path: str | os.PathLike[str], *, flag: str | None = None) -> OutputTarget:
+    """Fail early when ``path`` cannot be written as an output file; return its target.
+
+    Checks what :func:`output_target` checks, then: a character device or FIFO
+    must be writable; otherwise the target's directory must exist and take a
+    new file (a probe file is created and removed at once, which catches
+    read-only file systems and ``/proc``), and an existing file must not be
+    read-only.  Raises :class:`OutputError` naming ``flag``, the path and the
+    reason.
+    """
+    target = output_target(path, flag=flag)
+    name, where = target.path, _prefix(flag)
+    if target.write_through:
+        if not os.access(name, os.W_OK):
+            raise OutputError(f"{where}cannot write {name}: permission denied")
+        return target
+    directory = target.directory
+    if not os.path.exists(directory):
+        raise OutputError(f"{where}cannot write {name}: directory {directory} does not exist")
+    if not os.path.isdir(directory):
+        raise OutputError(f"{where}cannot write {name}: {directory} is not a directory")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".xbragg-", dir=directory)
     except OSError as exc:
-        if not os.path.isdir(directory):
-            raise OutputError(
-                f"cannot write {name}: directory {directory} does not exist") from exc
-        raise OutputError(f"cannot write {name}: {_reason(exc)}") from exc
+        raise OutputError(f"{where}cannot write {name}: cannot create a file in {directory}: "
+                          f"{_reason(exc)}") from None
+    os.close(fd)
+    os.unlink(probe)
+    if target.exists and not os.access(target.real, os.W_OK):
+        # os.replace would succeed, but a read-only target signals intent not to overwrite.
+        raise OutputError(f"{where}cannot write {name}: permission denied")
+    return target
+
+
+def _chunks(data: Data) -> Iterable[bytes]:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return (data,)
+    return data
+
+
+def _write_all(fd: int, data: Data) -> None:
+    """Write every byte of ``data`` to ``fd`` (``os.write`` may write less than asked)."""
+    for chunk in _chunks(data):
+        view = memoryview(chunk).cast("B")
+        while view:
+            view = view[os.write(fd, view):]
+
+
+def _write_through(name: str, data: Data) -> None:
+    """Write ``data`` into the character device or FIFO ``name`` in place."""
+    # O_NONBLOCK: a FIFO without a reader fails (ENXIO) instead of waiting forever;
+    # writes then block as usual
+    fd = os.open(name, os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     try:
+        os.set_blocking(fd, True)
+        _write_all(fd, data)
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class _Staged:
+    flag: str | None
+    target: OutputTarget
+    key: tuple | None
+    tmp: str | None = None                  # the temporary file of a renamed output
+    data: list | None = None                # the bytes of a write-through output
+    backup: str | None = None               # hard link to the file a rename replaced
+    placed: bool = False
+
+
+class OutputBatch:
+    """Outputs written as one: all of them appear, or none.
+
+    :meth:`add` writes a regular output to a temporary ``.xbragg-*`` file in
+    its target's directory at once (a device or FIFO output is kept in memory).
+    :meth:`commit` then writes the device and FIFO outputs in place and renames
+    every temporary file onto its target.  A failure before the renames removes
+    every temporary file and changes no file (a device or FIFO written before
+    the failure keeps what it received).  A failed rename puts the outputs
+    already renamed back as they were, from a hard link made to each file just
+    before it was replaced; where the file system refuses the link, that output
+    keeps its new content.  What remains: a process killed (SIGKILL, power loss)
+    during the renames, a few system calls, leaves the outputs renamed so far,
+    and ``.xbragg-*`` files.  Errors are :class:`OutputError` naming the flag.
+
+    Use it as a context manager: leaving the block without :meth:`commit`
+    (by an exception, a signal, or otherwise) removes everything staged.
+    """
+
+    def __init__(self) -> None:
+        self._staged: list[_Staged] = []
+        self._closed = False
+
+    def __enter__(self) -> OutputBatch:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if not self._closed:
+            self.abort()
+
+    def add(self, path: str | os.PathLike[str], data: Data, *, flag: str | None = None) -> None:
+        """Stage ``data`` (bytes or an iterable of chunks, written in order) for ``path``."""
+        if self._closed:
+            raise RuntimeError("the output batch is already committed or aborted")
+        target = output_target(path, flag=flag)
+        key = same_file_key(target.real)
+        for other in self._staged:
+            if key is not None and other.key == key:
+                raise OutputError(f"{_prefix(flag)}{target.path} is the same file as "
+                                  f"{_prefix(other.flag)}{other.target.path}; two outputs cannot share a file")
+        item = _Staged(flag, target, key)
+        if target.write_through:
+            item.data = [bytes(chunk) for chunk in _chunks(data)]
+            self._staged.append(item)
+            return
+        name, directory = target.path, target.directory
         try:
-            with os.fdopen(fd, "wb") as handle:
-                if isinstance(data, (bytes, bytearray, memoryview)):
-                    handle.write(data)
-                else:
-                    for chunk in data:
-                        handle.write(chunk)
-            os.chmod(tmp, 0o666 & ~_umask())
-            os.replace(tmp, name)
-        except BaseException:
+            fd, item.tmp = tempfile.mkstemp(prefix=".xbragg-", dir=directory)
+        except OSError as exc:
+            reason = _reason(exc)
+            if not os.path.exists(directory):
+                reason = f"directory {directory} does not exist"
+            elif not os.path.isdir(directory):
+                reason = f"{directory} is not a directory"
+            raise OutputError(f"{_prefix(flag)}cannot write {name}: {reason}") from None
+        self._staged.append(item)
+        try:
             try:
-                os.unlink(tmp)
+                _write_all(fd, data)
+                os.fchmod(fd, 0o666 & ~_umask())
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise OutputError(f"{_prefix(flag)}cannot write {name}: {_reason(exc)}") from None
+
+    def commit(self) -> None:
+        """Write the device and FIFO outputs, then rename every staged file into place."""
+        if self._closed:
+            raise RuntimeError("the output batch is already committed or aborted")
+        try:
+            for item in self._staged:
+                if item.data is not None:
+                    self._write_in_place(item)
+            for item in self._staged:
+                if item.tmp is not None:
+                    self._rename(item)
+        except BaseException:
+            self._roll_back()
+            raise
+        finally:
+            self._closed = True
+            self._remove(item.backup for item in self._staged)
+
+    def abort(self) -> None:
+        """Remove everything staged; no output is written."""
+        self._closed = True
+        self._remove(item.tmp for item in self._staged)
+
+    @staticmethod
+    def _write_in_place(item: _Staged) -> None:
+        name = item.target.path
+        try:
+            _write_through(name, item.data)
+        except OSError as exc:
+            reason = _reason(exc)
+            if exc.errno == errno.ENXIO:
+                reason = "no process is reading the FIFO"
+            raise OutputError(f"{_prefix(item.flag)}cannot write {name}: {reason}") from None
+        finally:
+            item.data = None
+
+    @staticmethod
+    def _rename(item: _Staged) -> None:
+        real, where = item.target.real, _prefix(item.flag)
+        try:
+            st = os.lstat(real)
+        except FileNotFoundError:
+            st = None
+        except OSError as exc:
+            raise OutputError(f"{where}cannot write {item.target.path}: {_reason(exc)}") from None
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            # something else took the path since it was checked: never rename over it
+            raise OutputError(f"{where}cannot write {item.target.path}: {real} is now "
+                              f"{_kind(st.st_mode) if not stat.S_ISLNK(st.st_mode) else 'a symbolic link'}")
+        if st is not None:
+            backup = item.tmp + ".old"
+            try:
+                os.link(real, backup)
+                item.backup = backup
+            except OSError:
+                pass                    # no way back for this one (documented above)
+        item.placed = True              # before the rename: a signal right after it must undo it too
+        try:
+            os.replace(item.tmp, real)
+        except OSError as exc:
+            raise OutputError(f"{where}cannot write {item.target.path}: {_reason(exc)}") from None
+        item.tmp = None
+
+    def _roll_back(self) -> None:
+        """Put back the files already replaced, remove the ones created and every temporary."""
+        for item in reversed(self._staged):
+            if not item.placed:
+                continue
+            try:
+                if item.backup is not None:
+                    # a no-op when the rename never happened (both names are then one file):
+                    # the backup's name is removed with the others in commit
+                    os.replace(item.backup, item.target.real)
+                elif not item.target.exists:
+                    os.unlink(item.target.real)
             except OSError:
                 pass
-            raise
-    except OSError as exc:
-        raise OutputError(f"cannot write {name}: {_reason(exc)}") from exc
+        self._remove(item.tmp for item in self._staged)
+
+    @staticmethod
+    def _remove(paths: Iterable[str | None]) -> None:
+        for path in paths:
+            if path is not None:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: Data, *, flag: str | None = None) -> None:
+    """Write ``data`` to ``path`` as one output: whole, or not at all.
+
+    ``data`` is one bytes-like object or an iterable of chunks written in order.
+    A regular file is written to a temporary file ``.xbragg-*`` in its
+    directory, then renamed onto ``path``; a symbolic link is followed; a
+    character device or FIFO is written in place; anything else is refused
+    (see the module's docstring).  On any failure nothing is left behind and
+    :class:`OutputError` names ``flag``, the path and the OS reason.  A new
+    file gets the usual permissions (0666 minus the umask).
+    """
+    with OutputBatch() as batch:
+        batch.add(path, data, flag=flag)
+        batch.commit()

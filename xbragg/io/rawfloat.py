@@ -11,22 +11,28 @@ from xbragg.errors import InputError
 from xbragg.io._text import read_bytes
 from xbragg.io.atomic import atomic_write_bytes
 
-__all__ = ["write_float_image", "read_float_image"]
+__all__ = ["float_image_bytes", "write_float_image", "read_float_image"]
 
 
 def write_float_image(path: str | os.PathLike[str], image: np.ndarray) -> None:
-    """Write ``image`` (shape ``(spixels, fpixels)``) as raw little-endian float32.
+    """Write :func:`float_image_bytes` of ``image`` to ``path`` atomically.
 
-    Values are converted to float32 (as the reference stores them) and written
-    in C order, fast index fastest, atomically. :class:`OutputError` when the
-    file cannot be written; ``ValueError`` for a non-2-D array.
+    :class:`OutputError` when the file cannot be written.
+    """
+    atomic_write_bytes(path, float_image_bytes(image))
+
+
+def float_image_bytes(image: np.ndarray) -> bytes:
+    """``image`` (shape ``(spixels, fpixels)``) as raw little-endian float32, C order.
+
+    Values are converted to float32 (as the reference stores them), fast index
+    fastest. ``ValueError`` for a non-2-D array.
     """
     array = np.asarray(image)
     if array.ndim != 2:
         raise ValueError(f"float image must be 2-D, got shape {array.shape}")
     with np.errstate(over="ignore"):  # out-of-range values become +-inf, as in C
-        payload = array.astype("<f4", copy=False).tobytes(order="C")
-    atomic_write_bytes(path, payload)
+        return array.astype("<f4", copy=False).tobytes(order="C")
 
 
 def read_float_image(path: str | os.PathLike[str], fpixels: int, spixels: int, *,

@@ -13,7 +13,7 @@ from xbragg.errors import InputError, OutputError
 from xbragg.io._text import parse_number, read_bytes
 from xbragg.io.atomic import atomic_write_bytes
 
-__all__ = ["SMVImage", "read_smv", "header_float", "write_smv", "SMV_HEADER_BYTES"]
+__all__ = ["SMVImage", "read_smv", "header_float", "smv_bytes", "write_smv", "SMV_HEADER_BYTES"]
 
 #: Header length written by :func:`write_smv` (and the reference), bytes.
 SMV_HEADER_BYTES = 512
@@ -169,7 +169,15 @@ def _smv_header(fast: int, slow: int,
 
 def write_smv(path: str | os.PathLike[str], data: np.ndarray,
               header_lines: Sequence[str | tuple[str, str]] = ()) -> None:
-    """Write ``data`` as a 512-byte-header SMV image, like the reference's ``-intfile``.
+    """Write :func:`smv_bytes` of ``data`` and ``header_lines`` to ``path`` atomically.
+
+    :class:`OutputError` when the file cannot be written.
+    """
+    atomic_write_bytes(path, smv_bytes(data, header_lines))
+
+
+def smv_bytes(data: np.ndarray, header_lines: Sequence[str | tuple[str, str]] = ()) -> list[bytes]:
+    """``data`` as a 512-byte-header SMV image, like the reference's ``-intfile``: [header, pixels].
 
     ``data`` is uint16 of shape ``(slow, fast)``. The header is
     ``{\\nHEADER_BYTES=512;\\nDIM=2;\\nBYTE_ORDER=little_endian;\\nTYPE=unsigned_short;\\n``,
@@ -179,7 +187,6 @@ def write_smv(path: str | os.PathLike[str], data: np.ndarray,
     ``;``: ``"PIXEL_SIZE=0.1;"``, or leave it out as the reference does for
     ``"DIALS_ORIGIN=-6.5,6.5,-100"``) or a ``(key, value)`` pair written as
     ``KEY=VALUE;``. Pixels follow as little-endian uint16, fast index fastest.
-    The write is atomic; :class:`OutputError` when the file cannot be written.
     A header longer than 512 bytes grows to the next multiple of 512 (and says so
     in ``HEADER_BYTES``).
     """
@@ -189,4 +196,4 @@ def write_smv(path: str | os.PathLike[str], data: np.ndarray,
                          f"{array.dtype}")
     slow, fast = array.shape
     header = _smv_header(fast, slow, header_lines)
-    atomic_write_bytes(path, [header, array.astype("<u2", copy=False).tobytes(order="C")])
+    return [header, array.astype("<u2", copy=False).tobytes(order="C")]

@@ -270,7 +270,11 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
         mult = xp.where(reached, mult, xp.ones_like(mult))
         mult = xp.reshape(mult, (E, P))
         suffix = xp.flip(xp.cumulative_prod(xp.flip(mult, axis=0), axis=0), axis=0)
-        I = inp.background_I * suffix[0, :] + sum_leading(xp.reshape(term, (E, P)) * suffix)
+        I = sum_leading(xp.reshape(term, (E, P)) * suffix)
+        if inp.background_I != 0.0:
+            # only a real background is carried through the products: 0 * an overflowed
+            # product would be NaN where the reference's running sum stays 0 * ... = inf
+            I = inp.background_I * suffix[0, :] + I
     else:
         I = inp.background_I + sum_leading(xp.reshape(term, (E, P)))
 

@@ -51,7 +51,9 @@ class SimulationOptions:
     flux: float = 0.0                                    # photons / s
     exposure_s: float = 1.0
     beamsize_m: float = 1e-4
-    dispersion: Optional[float] = None                   # delta-lambda / lambda (fraction)
+    # delta-lambda / lambda (fraction); 0 by default, as in the reference, so that
+    # -dispsteps alone keeps one wavelength instead of auto-selecting a 100% band
+    dispersion: float = 0.0
     dispsteps: Optional[int] = None
     hdivrange_rad: Optional[float] = None
     vdivrange_rad: Optional[float] = None
@@ -95,7 +97,7 @@ class SimulationOptions:
     detsize_s_m: Optional[float] = None
     curved_det: bool = False
     point_pixel: bool = False
-    detector_abs_m: Optional[float] = None               # attenuation depth; 0 or inf: none
+    detector_abs_m: Optional[float] = None               # attenuation depth; 0 or inf: no attenuation
     detector_thick_m: Optional[float] = None
     detector_thicksteps: Optional[int] = None
     oversample: Optional[int] = None

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .powf import powf
 from .rotations import cross, unitize
 
 __all__ = [
@@ -361,25 +362,20 @@ def uniform3Ddev(gen: Ran1) -> tuple[float, float, float, float]:
     return f32(dx / dr), f32(dy / dr), f32(dz / dr), dr
 
 
-def _powf(x: float, y: float) -> float:
-    """C ``powf`` (NumPy's float32 power calls the C library's ``powf``)."""
-    with np.errstate(all="ignore"):
-        return float(np.power(np.float32(x), np.float32(y)))
-
-
 def mosaic_rotation_umat(mosaicity: float, gen: Ran1) -> np.ndarray:
     """A random rotation on a spherical cap, the reference's ``mosaic_rotation_umat``.
 
     Three deviates pick an axis uniformly on the sphere and an angle
     ``rot = mosaicity * (1 - r3^2)^(1/3)`` (radians; ``mosaicity`` is a C
     ``float`` parameter, so it is rounded to float32, and the angle factor is a
-    float ``powf``).  Returns the 3x3 matrix, row-major as the C ``umat[9]``.
+    float ``powf``, glibc's to the last bit: :func:`xbragg.setup.powf.powf`).
+    Returns the 3x3 matrix, row-major as the C ``umat[9]``.
     """
     r1 = 2.0 * gen.uniform() - 1.0
     r2 = 2.0 * gen.uniform() - 1.0
     r3 = 2.0 * gen.uniform() - 1.0
     xyrad = math.sqrt(1.0 - r2 * r2)
-    rot = f32(f32(mosaicity) * _powf(f32(1.0 - r3 * r3), f32(1.0 / 3.0)))
+    rot = f32(f32(mosaicity) * powf(f32(1.0 - r3 * r3), f32(1.0 / 3.0)))
     v1 = xyrad * math.sin(math.pi * r1)
     v2 = xyrad * math.cos(math.pi * r1)
     v3 = r2

@@ -131,10 +131,10 @@ def thickness_sampling(opts: SimulationOptions) -> ThicknessSampling:
     thick = opts.detector_thick_m if opts.detector_thick_m is not None else 0.0
     mu = -1.0
     if opts.detector_abs_m is not None:
-        if opts.detector_abs_m == 0.0 or math.isinf(opts.detector_abs_m):
-            thick, mu = 0.0, 0.0
-        else:
-            mu = 1.0 / opts.detector_abs_m
+        # an attenuation depth of 0 or inf is no attenuation (reference): with a sensor
+        # thickness every layer then captures exp(0) - exp(0) = 0
+        no_attenuation = opts.detector_abs_m == 0.0 or math.isinf(opts.detector_abs_m)
+        mu = 0.0 if no_attenuation else 1.0 / opts.detector_abs_m
     step = -1.0
     steps = _negi(opts.detector_thicksteps)
     if steps <= 0:
