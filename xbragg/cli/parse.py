@@ -185,6 +185,6 @@ def help_text() -> str:
         tail = f" [{'; '.join(extra)}]" if extra else ""
         lines.append(f"  {names}\n      {flag.help}{tail}")
     lines.append("  --phi-carryover\n      reproduce the reference's phi carry-over: a step at exactly phi = 0 "
-                 "reuses the previous pixel's last rotation [default: off, physically correct]")
+                 "reuses the last rotation computed before it [default: off, physically correct]")
     lines.append("  -h, --help\n      this list")
     return "\n".join(lines) + "\n"
