@@ -467,12 +467,8 @@ def test_named_behaviours_are_the_differences_from_reference_program(workdir, ex
 @pytest.mark.parametrize("phi", [
     "-phi 0 -osc 15 -phisteps 3",
     "-phi 0 -phistep 5 -osc 15 -roi 10 40 5 50",
-    pytest.param("-phi -5 -phistep 5 -phisteps 3 -osc 15", marks=pytest.mark.xfail(strict=True, reason=(
-        "a step at phi = 0 after a non-zero step of the same pass: the reference reuses that "
-        "step's rotation, xbragg (PhiSchedule.carried_steps) the schedule's last non-zero step"))),
-    pytest.param("-phi -10 -phistep 5 -phisteps 3 -osc 15", marks=pytest.mark.xfail(strict=True, reason=(
-        "the same within the first pass: xbragg's first pixel takes the unrotated cell at phi = 0, "
-        "the reference the rotation of the step before"))),
+    "-phi -5 -phistep 5 -phisteps 3 -osc 15",     # phi = 0 after a non-zero step of the same pass
+    "-phi -10 -phistep 5 -phisteps 3 -osc 15",    # ... and the last step of every pass
 ])
 def test_c_parity_reproduces_phi_carryover_of_reference_program(workdir, phi):
     flags = (NOTE_BASE + " " + phi).split()

@@ -67,7 +67,6 @@ def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
     sub = np.array([(s, f) for s in range(o) for f in range(o)], dtype=np.int64)
     T = exp.thickness.steps
     cells = exp.rotated_cells.reshape(-1, 3, 3)              # (R, 3[a,b,c], 3[xyz])
-    carried = exp.carried_cells.reshape(-1, 3, 3)
     table = exp.hkl
     keys = None
     if table is not None and table.sparse:
@@ -93,7 +92,8 @@ def kernel_inputs(exp: Experiment, xp, device, dtype) -> KernelInputs:
         layer_index=arr([float(i) for i in range(T)]),
         incident=arr(-exp.sources.direction), wavelength_m=arr(exp.sources.wavelength_m),
         polar_axis=arr(det.polar_vector), cells=arr(cells),
-        carried_cells=arr(carried) if exp.phi_carryover else None,
+        carried_cells=arr(exp.carried_cells.reshape(-1, 3, 3)) if exp.phi_carryover else None,
+        first_pass_cells=arr(exp.first_pass_cells.reshape(-1, 3, 3)) if exp.phi_carryover else None,
         reciprocal=arr(np.stack([cr.a_star, cr.b_star, cr.c_star])), F_flat=F_flat_on,
         F_padded_flat=F_flat_on if keys is not None else arr(F_padded_flat),
         rotations=cells.shape[0], subpixel_size_m=det.pixel_size_m / o, pixel_size_m=det.pixel_size_m,

@@ -408,7 +408,7 @@ FLAGS: tuple[Flag, ...] = (
          default="off: physically correct, a note names each difference", apply=_switch("c_parity"),
          group="reference parity"),
     Flag(("--phi-carryover",), 0, V, "reproduce only the reference's phi carry-over: a step at exactly "
-         "phi = 0 reuses the previous pixel's last rotation", default="off, physically correct",
+         "phi = 0 reuses the last rotation computed before it", default="off, physically correct",
          apply=_switch("phi_carryover"), group="reference parity"),
     # --- accepted from nanoBragg scripts; nothing in the Bragg image ---------------------------
     Flag(("-stol",), 1, P, "file of sin(theta)/lambda (1/A) and F of an amorphous background: read and "

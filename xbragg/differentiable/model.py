@@ -53,6 +53,7 @@ class DeviceConstants:
     spindle: Any
     wavelength_ratio: Any           # each source's wavelength over the nominal one
     carried_steps: Any              # phi step each step reuses (carry-over), or None
+    first_pass_steps: Any           # the same in the run's first pass, or None
 
     @classmethod
     def of(cls, exp, xp, dtype, device, orientation=None) -> "DeviceConstants":
@@ -67,14 +68,16 @@ class DeviceConstants:
                    wavelength_ratio=const(exp.sources.wavelength_m / exp.wavelength_m),
                    # which step each carried step reuses is a discrete choice, made on the host
                    carried_steps=(xp.asarray(exp.phi.carried_steps, device=device)
-                                  if exp.phi_carryover else None))
+                                  if exp.phi_carryover else None),
+                   first_pass_steps=(xp.asarray(exp.phi.first_pass_steps, device=device)
+                                     if exp.phi_carryover else None))
 
 
 def differentiable_fields(exp, params: Parameters, *, constants: DeviceConstants | None = None) -> dict:
     """The :class:`KernelInputs` fields that depend on ``params``, as arrays of its namespace.
 
     Detector basis, pix0, distances, cells of every (phi step, mosaic domain) (and their
-    phi carry-over copy), reciprocal vectors, source wavelengths, scale and water
+    phi carry-over copies), reciprocal vectors, source wavelengths, scale and water
     background.  ``constants``: :class:`DeviceConstants` of ``exp`` on the parameters'
     device (made when not given).
     """
@@ -96,10 +99,13 @@ def differentiable_fields(exp, params: Parameters, *, constants: DeviceConstants
 
     def flattened(c):                                    # (steps, D, 3, 3) -> (R, 3, 3)
         return xp.reshape(c, (-1, 3, 3))
-    carried = None if k.carried_steps is None else flattened(xp.take(cells, k.carried_steps, axis=0))
+
+    def reused(steps):                                   # carry-over copy of the cells, or None
+        return None if steps is None else flattened(xp.take(cells, steps, axis=0))
     return dict(
         fdet=fdet, sdet=sdet, odet=odet, pix0=pix0, close_distance_m=close, distance_m=distance,
-        cells=flattened(cells), carried_cells=carried, reciprocal=xp.stack(list(recip)),
+        cells=flattened(cells), carried_cells=reused(k.carried_steps),
+        first_pass_cells=reused(k.first_pass_steps), reciprocal=xp.stack(list(recip)),
         wavelength_m=(p.wavelength_A / 1e10) * k.wavelength_ratio, scale=R_E_SQR_M2 * p.fluence,
         background_I=water_background(exp.water_m, p.fluence))
 

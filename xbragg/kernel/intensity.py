@@ -42,6 +42,7 @@ class KernelInputs:
     polar_axis: Any           # (3,)
     cells: Any                # (R, 3, 3): rows a, b, c of each rotation (m), phi-major
     carried_cells: Any        # same, with the reference's phi carry-over; None when off
+    first_pass_cells: Any     # same, for the run's first pass through the phi loop; None when off
     reciprocal: Any           # (3, 3) rows a*, b*, c* (1/A)
     F_flat: Any               # flattened structure-factor grid (or a 1-element dummy); sparse: values
     F_padded_flat: Any        # the same with a border of default_F (nearest lookups); sparse: values
@@ -199,16 +200,18 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
 
     # from here on (T, S, N, R, P): see the module docstring
     components = tuple(by_axis[c, ...] for c in range(3))
-    hkl = miller_indices(components, inp.cells)
     carry_next = None
-    if inp.carried_cells is not None:
-        # reference phi carry-over: every pass through the phi loop reuses the last rotation at
-        # phi = 0, except the first pass of the run (first kept evaluation group in loop order)
+    if inp.carried_cells is None:
+        hkl = miller_indices(components, inp.cells)
+    else:
+        # reference phi carry-over: a step at phi = 0 reuses the latest rotation, which in
+        # the first pass of the run (first kept evaluation group in loop order) may be none
+        hkl_first = miller_indices(components, inp.first_pass_cells)
         hkl_carried = miller_indices(components, inp.carried_cells)
         flat_keep = xp.reshape(keep, (P * T * S * N,))
         first_pass = xp.reshape(first_true(flat_keep) & ~carry_started, (P, T, S, N))
         first_pass_q = pixel_last(first_pass)[..., None, :]               # (T,S,N,1,P)
-        hkl = tuple(xp.where(first_pass_q, x, y) for x, y in zip(hkl, hkl_carried))
+        hkl = tuple(xp.where(first_pass_q, x, y) for x, y in zip(hkl_first, hkl_carried))
         carry_next = carry_started | xp.any(flat_keep)
         if record is not None:
             record["first_pass"] = first_pass

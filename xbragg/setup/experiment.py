@@ -81,11 +81,16 @@ class Experiment:
     def carried_cells(self) -> np.ndarray:
         """Cells as the reference's phi carry-over uses them, (phisteps, domains, 3, 3).
 
-        Step i takes the rotation of ``phi.carried_steps[i]``.  Only the very first
-        pass through the phi loop (first processed pixel) sees the unrotated cell;
-        the kernel selects that one.
+        Step i takes the rotation of ``phi.carried_steps[i]``.  The very first pass
+        through the phi loop (first processed pixel) uses :attr:`first_pass_cells`
+        instead; the kernel selects it.
         """
         return self.rotated_cells[self.phi.carried_steps]
+
+    @property
+    def first_pass_cells(self) -> np.ndarray:
+        """:attr:`carried_cells` of the run's first pass (``phi.first_pass_steps``)."""
+        return self.rotated_cells[self.phi.first_pass_steps]
 
     @property
     def steps(self) -> int:

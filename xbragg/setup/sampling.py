@@ -42,13 +42,35 @@ class PhiSchedule:
     def carried_steps(self) -> list[int]:
         """For each step, the step whose rotation the reference's phi carry-over uses.
 
-        The reference re-rotates the cell only when phi != 0, so a step at exactly
-        phi = 0 reuses the most recent rotation: that of the last non-zero step of the
-        previous pass through the phi loop (itself when no step is non-zero).
+        The reference's phi loop (nanoBragg.c, main's pixel loop) re-rotates the cell
+        only when phi != 0, so a step at exactly phi = 0 reuses the most recent
+        rotation: that of the nearest non-zero step before it in the same pass, or,
+        with none before it, the last non-zero step of the previous pass (itself when
+        no step is non-zero).  The very first pass of a run differs: see
+        :attr:`first_pass_steps`.
         """
+        return self._reused_steps(wrap=True)
+
+    @property
+    def first_pass_steps(self) -> list[int]:
+        """:attr:`carried_steps` for the first pass of a run, which has no previous pass.
+
+        A zero step with no non-zero step before it keeps the cell the reference
+        starts with, the unrotated one: the step's own (phi = 0) rotation.
+        """
+        return self._reused_steps(wrap=False)
+
+    def _reused_steps(self, *, wrap: bool) -> list[int]:
+        # one pass of the reference's loop: ``last`` is the step whose rotation is current
         angles = self.angles_rad
         nonzero = [i for i, a in enumerate(angles) if a != 0.0]
-        return [i if (angles[i] != 0.0 or not nonzero) else nonzero[-1] for i in range(len(angles))]
+        last = nonzero[-1] if (wrap and nonzero) else None      # left by the previous pass
+        steps = []
+        for i, a in enumerate(angles):
+            if a != 0.0:
+                last = i
+            steps.append(i if last is None else last)
+        return steps
 
 
 def phi_schedule(phi0_rad: float, osc_rad: float | None, phistep_rad: float | None,
