@@ -131,6 +131,17 @@ def test_image_overflow_is_one_clear_error_without_numpy_warnings(work):
     assert not (work / OUT).exists()
 
 
+def test_image_overflow_is_written_with_a_warning_under_c_parity(work):
+    # the reference writes the overflowed (inf) image; --c-parity does the same and says so
+    (work / "huge.hkl").write_text("0 0 0 1e150\n1 0 0 1e150\n")
+    status, out, err, _ = _run_child(BASE + ["-hkl", "huge.hkl", "--c-parity"], work)
+    assert status == 0, err
+    assert err.startswith("xbragg: warning: ") and "not finite" in err and "--c-parity" in err
+    assert "Traceback" not in err and "RuntimeWarning" not in err
+    image = np.fromfile(work / OUT, dtype="<f4")
+    assert np.isinf(image).any()
+
+
 # --- item 7: SMV header values ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("key, value, expected", [

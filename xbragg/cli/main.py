@@ -43,8 +43,11 @@ def _check_backend(settings: dict) -> None:
         raise BackendError(f"--device: {exc}") from None
 
 
-def _check_finite(image32: np.ndarray, exp) -> None:
-    """Refuse to write an image with non-finite pixels: intensities beyond float32's range."""
+def _check_finite(image32: np.ndarray, exp, c_parity: bool) -> None:
+    """Refuse to write an image with non-finite pixels: intensities beyond float32's range.
+
+    Under ``--c-parity`` the image is written as the reference writes it, with a warning
+    on stderr instead."""
     bad = int(np.count_nonzero(~np.isfinite(image32)))
     if bad == 0:
         return
@@ -52,10 +55,13 @@ def _check_finite(image32: np.ndarray, exp) -> None:
     if exp.hkl is not None:
         values = exp.hkl.values if exp.hkl.sparse else exp.hkl.F
         largest_F = max(largest_F, float(np.max(np.abs(values))))
-    raise InputError(f"{bad} pixels of the image are not finite: intensities overflow float32 "
-                      f"(above {np.finfo(np.float32).max:.3g} photons); the structure factors "
-                      f"(largest |F| {largest_F:g}), -fluence (or -flux) or the crystal size (-N) "
-                      "are too large")
+    message = (f"{bad} pixels of the image are not finite: intensities overflow float32 "
+               f"(above {np.finfo(np.float32).max:.3g} photons); the structure factors "
+               f"(largest |F| {largest_F:g}), -fluence (or -flux) or the crystal size (-N) "
+               "are too large")
+    if not c_parity:
+        raise InputError(message)
+    sys.stderr.write(f"xbragg: warning: {message}; written anyway, as the reference does (--c-parity)\n")
 
 
 def run(argv: list[str], out=None) -> int:
@@ -120,11 +126,13 @@ def run(argv: list[str], out=None) -> int:
     with np.errstate(over="ignore"):
         image32 = to_numpy(result.image).astype(np.float32)
     del result                      # the working-precision image is no longer needed
-    _check_finite(image32, exp)
-    stats = image_stats(image32, roi_bounds(exp), exp.mask, pixel_size_m=exp.detector.pixel_size_m,
-                        oversample=exp.oversample)
-    # every output is staged, then all are put in place together: a late failure leaves none
-    with OutputBatch() as batch:
+    _check_finite(image32, exp, options.c_parity)
+    # only an overflowed image written under --c-parity (reported above) gets here with inf
+    # pixels; its statistics and integer images are computed as the reference's, quietly
+    with np.errstate(over="ignore", invalid="ignore"), OutputBatch() as batch:
+        stats = image_stats(image32, roi_bounds(exp), exp.mask, pixel_size_m=exp.detector.pixel_size_m,
+                            oversample=exp.oversample)
+        # every output is staged, then all are put in place together: a late failure leaves none
         out.write(f"writing {plan.floatfile} as {image32.size} 4-byte floats\n")
         batch.add(plan.floatfile, float_image_bytes(image32), flag="-floatfile")
         print_stats(stats, out)
