@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import golden
-from xbragg.backends import COMPILE_MIN_EVALUATIONS
+from xbragg.backends import COMPILE_MIN_EVALUATIONS, FACTS
 from xbragg.constants import DEFAULT_FLUENCE, WATER_F, WATER_MW
 from xbragg.cli.flags import flag_index
 from xbragg.cli.parse import help_text
@@ -43,9 +43,9 @@ CHECKS = [
     ("user-guide.md", r"compiles only renders of at least (\S+) evaluations", [COMPILE_MIN_EVALUATIONS]),
     ("performance.md", r"only for renders of at least (\S+) evaluations", [COMPILE_MIN_EVALUATIONS]),
     ("user-guide.md", r"(\d+) MiB for NumPy, which runs fastest when a tile stays in cache, and (\d+) MiB",
-     [render.CACHE_TILE_BYTES["numpy"] / MIB, render.DEFAULT_TILE_BYTES / MIB]),
+     [FACTS["numpy"].tile_bytes / MIB, FACTS["torch"].tile_bytes / MIB]),
     ("performance.md", r"cap: (\d+) MiB per tile for NumPy, (\d+) MiB for the",
-     [render.CACHE_TILE_BYTES["numpy"] / MIB, render.DEFAULT_TILE_BYTES / MIB]),
+     [FACTS["numpy"].tile_bytes / MIB, FACTS["torch"].tile_bytes / MIB]),
     ("performance.md", r"`--memory-budget`,\s+(\d+) MiB by default", [render.DEFAULT_MEMORY_BUDGET_BYTES / MIB]),
     ("user-guide.md", r"`--memory-budget MIB` \(default (\d+)\)", [render.DEFAULT_MEMORY_BUDGET_BYTES / MIB]),
     ("user-guide.md", r"memory_budget_bytes=(\d+) MiB", [render.DEFAULT_MEMORY_BUDGET_BYTES / MIB]),

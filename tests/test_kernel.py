@@ -11,7 +11,8 @@ import pytest
 
 import xbragg
 from xbragg.backends import namespace, to_numpy
-from xbragg.kernel.lattice import sincg, sinpi_over_x
+from xbragg.backends.kernel_namespace import sinpi_over_x
+from xbragg.kernel.lattice import sincg
 from xbragg.kernel.structure_factor import lagrange_weights, tricubic_F
 from golden import GOLDEN
 

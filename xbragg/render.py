@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 from array_api_compat import array_namespace, device as device_of
 
-from .backends import backend_of, compiled_kernel, namespace, resolve_device, resolve_dtype, to_numpy
+from .backends import FACTS, backend_of, compiled_kernel, kernel_namespace, resolve_device, resolve_dtype, to_numpy
 from .constants import R_E_SQR_M2
 from .errors import InputError
 from .kernel.intensity import KernelInputs, tile_intensity
@@ -26,16 +26,7 @@ from .setup.experiment import Experiment
 from .workers import ForkPool
 
 DEFAULT_MEMORY_BUDGET_BYTES = 128 * 2**20
-# working set of one tile, measured on the supervisor frame: NumPy (one pass per operation)
-# runs best when a tile's arrays stay in cache, 2k-pixel tiles (8 MiB) ~1.3x faster than
-# 4k-pixel ones and ~2x faster than 32k-pixel ones; PyTorch pays more per operation and
-# prefers 16k-pixel tiles (64 MiB)
-CACHE_TILE_BYTES = {"numpy": 8 * 2**20}
-DEFAULT_TILE_BYTES = 64 * 2**20
-# NumPy renders in forked worker processes on Linux rather than in threads: the kernel is
-# some two hundred short array operations per tile, and threads handing the GIL to each
-# other between them were no faster than one thread on 2 cores (processes: 1.6-1.9x).
-# Below this many evaluations the fork (~20 ms) costs more than the other cores give.
+# Below this many evaluations a fork (~20 ms) costs more than the other cores give.
 PROCESS_MIN_EVALUATIONS = 500_000
 _BYTES_PER_EVALUATION = 400          # working arrays per (pixel, layer, sub-pixel, source, rotation)
 _BYTES_PER_EVALUATION_INTERP = 2600  # plus the 4x4x4 neighbourhood and weights
@@ -170,7 +161,7 @@ def tile_size(exp: Experiment, memory_budget_bytes: int, dtype: str, *, workers:
             f"memory budget of {_size(memory_budget_bytes)}; {lower}raise --memory-budget",
             flag="-oversample" if lower else "--memory-budget")
     # tiles in flight at once share the budget, but each holds at least one pixel
-    per_tile = min(memory_budget_bytes // workers, CACHE_TILE_BYTES.get(backend, DEFAULT_TILE_BYTES))
+    per_tile = min(memory_budget_bytes // workers, FACTS[backend].tile_bytes)
     return max(1, int(per_tile // per_pixel))
 
 
@@ -197,13 +188,14 @@ def parallel_plan(backend: str, workers: int | None, *, ordered: bool, evaluatio
     ``workers`` asks for them on a small render.  The other backends thread
     inside their operations: serial unless ``workers`` says otherwise.
     """
-    if ordered or workers == 1 or (workers is None and backend != "numpy"):
+    facts = FACTS[backend]
+    if ordered or workers == 1 or (workers is None and not facts.tiles_side_by_side):
         return "serial", 1
     n = workers if workers is not None else available_cores()
     if n <= 1:
         return "serial", 1
     large = evaluations >= PROCESS_MIN_EVALUATIONS
-    can_fork = (backend == "numpy" and sys.platform.startswith("linux") and not tracing
+    can_fork = (facts.forks and sys.platform.startswith("linux") and not tracing
                 and not multiprocessing.current_process().daemon)
     if large and can_fork:
         # each worker is worth its fork only with PROCESS_MIN_EVALUATIONS of work
@@ -244,11 +236,12 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     """
     if inputs is not None:
         # the inputs' own namespace, device and dtype (for instance tensors that require grad)
-        xp = array_namespace(inputs.fdet)
-        backend, dev, dt = backend_of(xp), device_of(inputs.fdet), inputs.fdet.dtype
+        backend = backend_of(array_namespace(inputs.fdet))
+        xp = kernel_namespace(backend)
+        dev, dt = device_of(inputs.fdet), inputs.fdet.dtype
         dtype = "float32" if dt == xp.float32 else "float64"
     else:
-        xp = namespace(backend)
+        xp = kernel_namespace(backend)
         dev = resolve_device(xp, backend, device)
         dt = resolve_dtype(xp, dtype)
     det = exp.detector
@@ -317,7 +310,7 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
         def one(span):
             spix, fpix, valid = tile_arrays(*span)
             rec = record if span[0] == traced else None
-            return tile_kernel(inp, spix, fpix, valid=valid, record=rec)[0]
+            return tile_kernel(inp, spix, fpix, valid=valid, record=rec, xp=xp)[0]
         in_processes = mode == "processes"
         for span, values in zip(tiles_span, _map_tiles(one, tiles_span, workers, in_processes)):
             pieces.append(values)
@@ -329,7 +322,7 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
             rec = record if span[0] == traced else ({} if record_tile is not None else None)
             values, state, carry_started = tile_kernel(
                 inp, spix, fpix, valid=valid, interp_active=interp_active, carry_started=carry_started,
-                record=rec)
+                record=rec, xp=xp)
             if record_tile is not None:
                 record_tile(rec, spix, fpix)
             if state is not None:

@@ -1,7 +1,7 @@
 """Sub-pixel positions, solid angle and sensor absorption (reference pixel loop)."""
 from __future__ import annotations
 
-from .namespace import array_namespace
+from ..backends import kernel_namespace_of
 
 
 def rotate_about_axes(xp, v, axis, angle):
@@ -23,14 +23,14 @@ def rotate_about_axes(xp, v, axis, angle):
 
 def subpixel_positions(spix, fpix, sub_index, layer_offset_m, *, subpixel_size_m: float,
                        oversample: int, fdet, sdet, odet, pix0, curved: bool = False,
-                       distance_m: float = 0.0, beam=None):
+                       distance_m: float = 0.0, beam=None, xp=None):
     """Lab-frame positions (m) of every sub-pixel of every sensor layer.
 
     spix, fpix: (P,) pixel indices (integer arrays); sub_index: (S, 2) integer
     (subS, subF) pairs; layer_offset_m: (T,) depth of each sensor layer.
     Returns (P, T, S, 3).
     """
-    xp = array_namespace(fdet, layer_offset_m)
+    xp = kernel_namespace_of(fdet, layer_offset_m) if xp is None else xp
     dtype = fdet.dtype
     subS = xp.astype(sub_index[:, 0], dtype)
     subF = xp.astype(sub_index[:, 1], dtype)
@@ -62,13 +62,13 @@ def solid_angle(airpath_m, *, pixel_size_m: float, close_distance_m: float, poin
     return pixel_size_m * pixel_size_m / airpath_m / airpath_m * close_distance_m / airpath_m
 
 
-def capture_fraction(diffracted, odet, layer_index, *, thickstep_m: float, mu_per_m: float):
+def capture_fraction(diffracted, odet, layer_index, *, thickstep_m: float, mu_per_m: float, xp=None):
     """Fraction of photons absorbed in each sensor layer.
 
     diffracted: (P, T, S, 3) unit vectors; layer_index: (T,) layer numbers as floats.
     Returns (P, T, S).
     """
-    xp = array_namespace(diffracted, odet)
+    xp = kernel_namespace_of(diffracted, odet) if xp is None else xp
     parallax = diffracted[..., 0] * odet[0] + diffracted[..., 1] * odet[1] + diffracted[..., 2] * odet[2]
     t = layer_index[None, :, None]
     return (xp.exp(-t * thickstep_m * mu_per_m / parallax)

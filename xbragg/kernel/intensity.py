@@ -9,17 +9,27 @@ arrays, R times larger, are laid out (T, S, N, R, P), pixels last, one array
 per Miller index: every operation then runs along the long pixel axis with
 scalar or row constants (NumPy runs short trailing axes several times slower),
 and the sum over evaluations runs over the leading axes.
+
+:func:`tile_intensity` runs six stages, each a function of the previous ones'
+results: :func:`geometry` (sub-pixel positions, solid angle, absorption,
+scattering vectors, resolution cut, polarization), :func:`miller` (fractional
+Miller indices of every rotation), :func:`lattice` (lattice factors and which
+evaluations the reference reaches), :func:`structure_factor` (nearest node or
+tricubic), :func:`accumulate` (the sum over evaluations) and :func:`scale`
+(the pixel's final value).  Each returns its intermediate arrays; a trace picks
+them up in one place (:func:`record_stages`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from array_api_compat import device
 
+from ..backends import kernel_namespace_of
 from .detector import capture_fraction, solid_angle, subpixel_positions
 from .lattice import lattice_factor, nearest_index
-from .namespace import array_namespace
+from .layout import c_order, first_true, loop_order, pixel_last, sum_leading
 from .polarization import polarization_factor
 from .structure_factor import interpolation_out_of_range, nearest_F, tricubic_F
 from .vectors import unit3
@@ -81,29 +91,60 @@ class KernelInputs:
     F_fill: float = 0.0       # sparse table: F of the grid cells not listed
 
 
-def c_order(x):
-    """``x`` materialized in C order (a copy only when it is a transposed view).
 
-    Reshaping to one axis forces the copy that a bare transpose would leave to
-    later operations, which would then run along the short axes.
-    """
-    xp = array_namespace(x)
-    return xp.reshape(xp.reshape(x, (-1,)), x.shape)
+class Geometry(NamedTuple):
+    """Per-pixel geometry of a tile: positions, corrections and scattering vectors."""
 
-
-def pixel_last(x):
-    """(P, ...) -> (..., P) in C order."""
-    xp = array_namespace(x)
-    return c_order(xp.permute_dims(x, (*range(1, x.ndim), 0)))
+    pos: Any                  # (P, T, S, 3) lab-frame sub-pixel positions (m)
+    diffracted: Any           # (P, T, S, 3) unit vectors towards them
+    airpath: Any              # (P, T, S) distances (m)
+    omega: Any                # (P, T, S) solid angles (sr)
+    capture: Any              # (P, T, S) sensor capture fractions (1 without a sensor)
+    scattering: Any           # (3, T, S, N, P) scattering vectors by component (1/m)
+    keep: Any                 # (P, T, S, N) inside the resolution limit and not masked
+    polar: Any                # (P, T, S, N) polarization factors
 
 
-def loop_order(x):
-    """(T, S, N, R, P, ...) -> (P, T, S, N, R, ...): the reference's loop order (for records)."""
-    xp = array_namespace(x)
-    return xp.permute_dims(x, (4, 0, 1, 2, 3, *range(5, x.ndim)))
+class Miller(NamedTuple):
+    """Fractional Miller indices of every evaluation."""
+
+    hkl: tuple                # (h, k, l), each (T, S, N, R, P)
+    first_pass: Any           # (P, T, S, N) evaluations of the run's first phi pass (carry-over), or None
+    carry_next: Any           # carry_started after this tile (carry-over), or None
 
 
-def miller_indices(scattering: tuple, cells) -> tuple:
+class Lattice(NamedTuple):
+    """Lattice factors and the evaluations the reference reaches."""
+
+    nearest: tuple            # (h0, k0, l0) nearest nodes, each (T, S, N, R, P)
+    F_latt: Any               # (T, S, N, R, P)
+    parts: tuple | None       # (F_latt_a, F_latt_b, F_latt_c) for SQUARE, else None
+    reached: Any              # (T, S, N, 1 or R, P) evaluations that add a term
+
+
+class StructureFactor(NamedTuple):
+    """Structure factors of every evaluation, and the interpolation state."""
+
+    F_cell: Any               # (T, S, N, R, P)
+    interp_state: dict | None  # updated ``active`` flag and ``first_hkl`` (interpolation), or None
+    tricubic: dict | None     # F_tri, tri_weights, tri_nodes, use_tri (interpolation), or None
+
+
+class Accumulation(NamedTuple):
+    """The terms of every evaluation and their sum per pixel."""
+
+    term: Any                 # (T, S, N, R, P)
+    I: Any                    # (P,) before scaling
+
+
+class Scaled(NamedTuple):
+    """The pixels' final values."""
+
+    value: Any                # (P,) photons
+    polar_used: Any           # (P,) the polarization factor applied once per pixel, or None
+
+
+def miller_indices(scattering: tuple, cells, *, xp) -> tuple:
     """Fractional h, k, l = (a, b, c) . s for every rotation.
 
     scattering: (s_x, s_y, s_z), each (..., P); cells: (R, 3, 3) rows a, b, c.
@@ -111,7 +152,6 @@ def miller_indices(scattering: tuple, cells) -> tuple:
     order (``dot_product``), not as a matrix product, so that every element is
     computed the same way whatever the tile size (BLAS rounding depends on the shapes).
     """
-    xp = array_namespace(cells, *scattering)
     R = cells.shape[0]
     sx, sy, sz = (s[..., None, :] for s in scattering)
     out = []
@@ -121,58 +161,19 @@ def miller_indices(scattering: tuple, cells) -> tuple:
     return tuple(out)
 
 
-def sum_leading(x):
-    """Sum over axis 0 by pairwise halving, one elementwise add per level.
-
-    The order of the additions depends only on the length of axis 0, never on
-    the other axes (a library reduction may switch order when a tile has one
-    pixel) nor on the backend, so tiling never changes a bit.
-    """
-    n = x.shape[0]
-    rest = None
-    while n > 1:
-        if n % 2:
-            n -= 1
-            rest = x[n, ...] if rest is None else x[n, ...] + rest
-        half = n // 2
-        x = x[:half, ...] + x[half:n, ...]
-        n = half
-    return x[0, ...] if rest is None else x[0, ...] + rest
-
-
-def first_true(flags):
-    """Boolean array marking the first True along the last axis."""
-    xp = array_namespace(flags)
-    as_int = xp.astype(flags, xp.int32)
-    return flags & (xp.cumulative_sum(as_int, axis=-1) == 1)
-
-
-def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None,
-                   carry_started=None, record: dict | None = None):
-    """Intensity (photons) of the pixels (spix[i], fpix[i]), shape (P,).
-
-    valid: (P,) bool, False for masked pixels (they return 0 and are skipped by
-    the interpolation fall-back order).  interp_active: 0-d bool array while
-    tricubic interpolation is still on (``None``: interpolation off).
-    carry_started: with phi carry-over, a 0-d bool array: True once any earlier pixel
-    has run the phi loop (the very first run uses the unrotated cell at phi = 0).
-    ``record``: when a dict is given, intermediate arrays are stored in it (trace),
-    in the reference's loop order (P, T, S, N, R, ...).
-    Returns (intensity, interp_state, carry_started): interp_state is ``None`` or a
-    dict with the updated ``active`` flag and the ``first_hkl`` that switched it off;
-    carry_started is the updated flag (``None`` without carry-over).
-    """
-    xp = array_namespace(inp.fdet)
+def geometry(inp: KernelInputs, spix, fpix, valid, *, xp) -> Geometry:
+    """Stage 1: sub-pixel positions, solid angle, capture fraction, scattering vectors,
+    resolution cut (with the mask ``valid``) and polarization of the pixels (spix, fpix)."""
     pos = subpixel_positions(spix, fpix, inp.sub_index, inp.layer_offset_m,
                              subpixel_size_m=inp.subpixel_size_m, oversample=inp.oversample,
                              fdet=inp.fdet, sdet=inp.sdet, odet=inp.odet, pix0=inp.pix0,
-                             curved=inp.curved, distance_m=inp.distance_m, beam=inp.beam)
-    diffracted, airpath = unit3(pos)                          # (P,T,S,3), (P,T,S)
+                             curved=inp.curved, distance_m=inp.distance_m, beam=inp.beam, xp=xp)
+    diffracted, airpath = unit3(pos, xp=xp)                   # (P,T,S,3), (P,T,S)
     omega = solid_angle(airpath, pixel_size_m=inp.pixel_size_m,
                         close_distance_m=inp.close_distance_m, point_pixel=inp.point_pixel)
     if inp.thick:
         capture = capture_fraction(diffracted, inp.odet, inp.layer_index,
-                                   thickstep_m=inp.thickstep_m, mu_per_m=inp.mu_per_m)
+                                   thickstep_m=inp.thickstep_m, mu_per_m=inp.mu_per_m, xp=xp)
     else:
         capture = xp.ones_like(omega)
 
@@ -181,10 +182,9 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
     # torch.compile fuses this broadcast better than a stack of components)
     P, T, S = diffracted.shape[:3]
     N = inp.incident.shape[0]
-    d_by_axis = c_order(xp.permute_dims(diffracted, (3, 1, 2, 0)))[:, :, :, None, :]   # (3,T,S,1,P)
+    d_by_axis = c_order(xp.permute_dims(diffracted, (3, 1, 2, 0)), xp=xp)[:, :, :, None, :]   # (3,T,S,1,P)
     incident_by_axis = xp.reshape(xp.permute_dims(inp.incident, (1, 0)), (3, 1, 1, N, 1))
     by_axis = (d_by_axis - incident_by_axis) / xp.reshape(inp.wavelength_m, (1, 1, 1, N, 1))
-    R = inp.rotations
     if inp.dmin_m > 0.0:
         stol = 0.5 * xp.sqrt(by_axis[0, ...] * by_axis[0, ...] + by_axis[1, ...] * by_axis[1, ...]
                              + by_axis[2, ...] * by_axis[2, ...])
@@ -196,115 +196,189 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
     if valid is not None:
         keep = keep & valid[:, None, None, None]
     polar = polarization_factor(inp.incident, diffracted[:, :, :, None, :], inp.polar_axis,
-                                kahn_factor=inp.kahn)                                  # (P,T,S,N)
+                                kahn_factor=inp.kahn, xp=xp)                          # (P,T,S,N)
+    return Geometry(pos, diffracted, airpath, omega, capture, by_axis, keep, polar)
 
-    # from here on (T, S, N, R, P): see the module docstring
-    components = tuple(by_axis[c, ...] for c in range(3))
-    carry_next = None
+
+def miller(inp: KernelInputs, geo: Geometry, carry_started, *, xp) -> Miller:
+    """Stage 2: fractional Miller indices of every evaluation, from here on (T, S, N, R, P).
+
+    With the reference's phi carry-over, a step at phi = 0 reuses the latest rotation,
+    which in the first pass of the run (first kept evaluation group in loop order) may
+    be none: those evaluations take ``first_pass_cells``.
+    """
+    components = tuple(geo.scattering[c, ...] for c in range(3))
     if inp.carried_cells is None:
-        hkl = miller_indices(components, inp.cells)
-    else:
-        # reference phi carry-over: a step at phi = 0 reuses the latest rotation, which in
-        # the first pass of the run (first kept evaluation group in loop order) may be none
-        hkl_first = miller_indices(components, inp.first_pass_cells)
-        hkl_carried = miller_indices(components, inp.carried_cells)
-        flat_keep = xp.reshape(keep, (P * T * S * N,))
-        first_pass = xp.reshape(first_true(flat_keep) & ~carry_started, (P, T, S, N))
-        first_pass_q = pixel_last(first_pass)[..., None, :]               # (T,S,N,1,P)
-        hkl = tuple(xp.where(first_pass_q, x, y) for x, y in zip(hkl_first, hkl_carried))
-        carry_next = carry_started | xp.any(flat_keep)
-        if record is not None:
-            record["first_pass"] = first_pass
-    nearest = tuple(nearest_index(x) for x in hkl)
-    # signs of the lattice factors matter only to the trace: intensities use squares
-    F_latt, latt_parts = lattice_factor(hkl, shape=inp.shape, Na=inp.Na, Nb=inp.Nb, Nc=inp.Nc,
-                                        fudge=inp.fudge, reciprocal=inp.reciprocal, nearest=nearest,
-                                        signed=record is not None, direct=inp.reference_forms)
-    per_subpixel = inp.oversample_thick or inp.oversample_polar or inp.oversample_omega
-    ordered_terms = interp_active is not None or per_subpixel
-    reached = pixel_last(keep)[..., None, :]                              # (T,S,N,1,P)
-    if not inp.water and (ordered_terms or record is not None):
-        # the reference skips zero lattice factors (no multiplier, no interpolation check);
-        # for a plain sum a zero term adds nothing, so the test is left out there
+        return Miller(miller_indices(components, inp.cells, xp=xp), None, None)
+    P, T, S, N = geo.keep.shape
+    hkl_first = miller_indices(components, inp.first_pass_cells, xp=xp)
+    hkl_carried = miller_indices(components, inp.carried_cells, xp=xp)
+    flat_keep = xp.reshape(geo.keep, (P * T * S * N,))
+    first_pass = xp.reshape(first_true(flat_keep, xp=xp) & ~carry_started, (P, T, S, N))
+    first_pass_q = pixel_last(first_pass, xp=xp)[..., None, :]           # (T,S,N,1,P)
+    hkl = tuple(xp.where(first_pass_q, x, y) for x, y in zip(hkl_first, hkl_carried))
+    return Miller(hkl, first_pass, carry_started | xp.any(flat_keep))
+
+
+def lattice(inp: KernelInputs, hkl: tuple, keep, *, signed: bool, skip_zero: bool, xp) -> Lattice:
+    """Stage 3: lattice factors, and the evaluations that add a term.
+
+    ``signed``: keep the sign of each factor (intensities use squares; the trace shows
+    them).  ``skip_zero``: evaluations whose lattice factor is 0 are not reached (the
+    reference skips them: no multiplier, no interpolation check); for a plain sum a
+    zero term adds nothing, so the test is left out there.
+    """
+    nearest = tuple(nearest_index(x, xp=xp) for x in hkl)
+    F_latt, parts = lattice_factor(hkl, shape=inp.shape, Na=inp.Na, Nb=inp.Nb, Nc=inp.Nc,
+                                   fudge=inp.fudge, reciprocal=inp.reciprocal, nearest=nearest,
+                                   signed=signed, direct=inp.reference_forms, xp=xp)
+    reached = pixel_last(keep, xp=xp)[..., None, :]                      # (T,S,N,1,P)
+    if skip_zero:
         reached = reached & (F_latt != 0.0)
+    return Lattice(nearest, F_latt, parts, reached)
 
-    F_cell = nearest_F(nearest, inp.F_padded_flat, origin=inp.hkl_origin, shape=inp.hkl_shape,
+
+def structure_factor(inp: KernelInputs, hkl: tuple, lat: Lattice, interp_active, *, xp) -> StructureFactor:
+    """Stage 4: F of the nearest node, or tricubic while interpolation is on.
+
+    The first out-of-range evaluation (in loop order: pixel-major) switches
+    interpolation off for itself and for the rest of the run: those use the nearest
+    node (reference).
+    """
+    F_cell = nearest_F(lat.nearest, inp.F_padded_flat, origin=inp.hkl_origin, shape=inp.hkl_shape,
                        default_F=inp.default_F, have_table=inp.have_table, keys=inp.F_keys,
-                       fill_F=inp.F_fill)
+                       fill_F=inp.F_fill, xp=xp)
+    if interp_active is None:
+        return StructureFactor(F_cell, None, None)
+    hkl_stack = xp.stack(hkl, axis=-1)                                     # (T,S,N,R,P,3)
+    F_tri, weights, nodes = tricubic_F(hkl_stack, inp.F_flat, origin=inp.hkl_origin,
+                                       shape=inp.hkl_shape, keys=inp.F_keys, fill_F=inp.F_fill, xp=xp)
+    oob = interpolation_out_of_range(hkl_stack, origin=inp.hkl_origin, shape=inp.hkl_shape) & lat.reached
+    T, S, N, R, P = F_tri.shape
     E = T * S * N * R
-    interp_state = None
-    if interp_active is not None:
-        hkl_stack = xp.stack(hkl, axis=-1)                                 # (T,S,N,R,P,3)
-        F_tri, weights, nodes = tricubic_F(hkl_stack, inp.F_flat, origin=inp.hkl_origin,
-                                           shape=inp.hkl_shape, keys=inp.F_keys, fill_F=inp.F_fill)
-        oob = interpolation_out_of_range(hkl_stack, origin=inp.hkl_origin, shape=inp.hkl_shape) & reached
-        # the first out-of-range evaluation (in loop order: pixel-major) switches interpolation
-        # off for itself and for the rest of the run: those use the nearest node (reference)
-        n_eval = P * E
-        dev = device(F_tri)
-        order = (xp.reshape(xp.arange(E, dtype=xp.int64, device=dev), (E, 1))
-                 + E * xp.reshape(xp.arange(P, dtype=xp.int64, device=dev), (1, P)))
-        order = xp.reshape(order, oob.shape)
-        sentinel = n_eval
-        first = xp.min(xp.where(oob, order, xp.full_like(order, sentinel)))
-        use_tri = interp_active & (order < first)
-        F_cell = xp.where(use_tri, F_tri, F_cell)
-        first_clipped = xp.minimum(first, xp.asarray(n_eval - 1, dtype=xp.int64, device=dev))
-        at = (first_clipped % E) * P + first_clipped // E                  # its place in (E, P)
-        first_hkl = xp.take(xp.reshape(hkl_stack, (-1, 3)), xp.reshape(at, (1,)), axis=0)[0, :]
-        interp_state = {"active": interp_active & (first == sentinel), "first_hkl": first_hkl}
-        if record is not None:
-            record.update(F_tri=loop_order(F_tri), tri_weights=loop_order(weights),
-                          tri_nodes=loop_order(nodes), use_tri=loop_order(use_tri))
+    n_eval = P * E
+    dev = device(F_tri)
+    order = (xp.reshape(xp.arange(E, dtype=xp.int64, device=dev), (E, 1))
+             + E * xp.reshape(xp.arange(P, dtype=xp.int64, device=dev), (1, P)))
+    order = xp.reshape(order, oob.shape)
+    sentinel = n_eval
+    first = xp.min(xp.where(oob, order, xp.full_like(order, sentinel)))
+    use_tri = interp_active & (order < first)
+    F_cell = xp.where(use_tri, F_tri, F_cell)
+    first_clipped = xp.minimum(first, xp.asarray(n_eval - 1, dtype=xp.int64, device=dev))
+    at = (first_clipped % E) * P + first_clipped // E                      # its place in (E, P)
+    first_hkl = xp.take(xp.reshape(hkl_stack, (-1, 3)), xp.reshape(at, (1,)), axis=0)[0, :]
+    state = {"active": interp_active & (first == sentinel), "first_hkl": first_hkl}
+    return StructureFactor(F_cell, state, {"F_tri": F_tri, "tri_weights": weights, "tri_nodes": nodes,
+                                           "use_tri": use_tri})
 
-    term = F_cell * F_cell * F_latt * F_latt
-    if inp.dmin_m > 0.0 or valid is not None or ordered_terms or record is not None:
-        term = xp.where(reached, term, xp.zeros_like(term))
-    if per_subpixel:
-        # reference quirk: with per-sub-pixel corrections it multiplies the running sum,
-        # I = (I + term) * factor, at every evaluation; reproduced with suffix products
-        mult = xp.ones_like(term)
-        if inp.oversample_thick:
-            mult = mult * pixel_last(capture)[:, :, None, None, :]
-        if inp.oversample_polar:
-            mult = mult * pixel_last(polar)[..., None, :]
-        if inp.oversample_omega:
-            mult = mult * pixel_last(omega)[:, :, None, None, :]
-        mult = xp.where(reached, mult, xp.ones_like(mult))
-        mult = xp.reshape(mult, (E, P))
-        suffix = xp.flip(xp.cumulative_prod(xp.flip(mult, axis=0), axis=0), axis=0)
-        I = sum_leading(xp.reshape(term, (E, P)) * suffix)
-        if inp.background_I != 0.0:
-            # only a real background is carried through the products: 0 * an overflowed
-            # product would be NaN where the reference's running sum stays 0 * ... = inf
-            I = inp.background_I * suffix[0, :] + I
-    else:
-        I = inp.background_I + sum_leading(xp.reshape(term, (E, P)))
 
+def accumulate(inp: KernelInputs, geo: Geometry, lat: Lattice, F_cell, *, masked: bool, xp) -> Accumulation:
+    """Stage 5: the terms F_cell^2 F_latt^2 and their sum over evaluations, per pixel.
+
+    ``masked``: terms of evaluations not reached are set to 0 (needed unless every
+    evaluation is reached or adds nothing when it is not).
+    """
+    term = F_cell * F_cell * lat.F_latt * lat.F_latt
+    if masked:
+        term = xp.where(lat.reached, term, xp.zeros_like(term))
+    T, S, N, R, P = term.shape
+    E = T * S * N * R
+    if not (inp.oversample_thick or inp.oversample_polar or inp.oversample_omega):
+        return Accumulation(term, inp.background_I + sum_leading(xp.reshape(term, (E, P))))
+    # reference quirk: with per-sub-pixel corrections it multiplies the running sum,
+    # I = (I + term) * factor, at every evaluation; reproduced with suffix products
+    mult = xp.ones_like(term)
+    if inp.oversample_thick:
+        mult = mult * pixel_last(geo.capture, xp=xp)[:, :, None, None, :]
+    if inp.oversample_polar:
+        mult = mult * pixel_last(geo.polar, xp=xp)[..., None, :]
+    if inp.oversample_omega:
+        mult = mult * pixel_last(geo.omega, xp=xp)[:, :, None, None, :]
+    mult = xp.where(lat.reached, mult, xp.ones_like(mult))
+    mult = xp.reshape(mult, (E, P))
+    suffix = xp.flip(xp.cumulative_prod(xp.flip(mult, axis=0), axis=0), axis=0)
+    I = sum_leading(xp.reshape(term, (E, P)) * suffix)
+    if inp.background_I != 0.0:
+        # only a real background is carried through the products: 0 * an overflowed
+        # product would be NaN where the reference's running sum stays 0 * ... = inf
+        I = inp.background_I * suffix[0, :] + I
+    return Accumulation(term, I)
+
+
+def scale(inp: KernelInputs, geo: Geometry, I, valid, *, xp) -> Scaled:
+    """Stage 6: r_e^2 fluence I / steps, times the corrections applied once per pixel."""
+    P, T, S, N = geo.keep.shape
     value = inp.scale * I / inp.steps
     if not inp.oversample_thick:
-        value = value * capture[:, T - 1, 0]        # last layer, first sub-pixel
+        value = value * geo.capture[:, T - 1, 0]    # last layer, first sub-pixel
+    polar_used = None
     if not inp.oversample_polar:
         if inp.nopolar:
             polar_used = xp.ones_like(value)
         else:
             # the first source that survived the resolution cut, in loop order; 0 if none
-            flat_keep = xp.reshape(keep, (P, T * S * N))
-            first = first_true(flat_keep)
-            polar_used = xp.sum(xp.where(first, xp.reshape(polar, (P, T * S * N)),
-                                         xp.zeros_like(xp.reshape(polar, (P, T * S * N)))), axis=-1)
+            flat_keep = xp.reshape(geo.keep, (P, T * S * N))
+            first = first_true(flat_keep, xp=xp)
+            polar = xp.reshape(geo.polar, (P, T * S * N))
+            polar_used = xp.sum(xp.where(first, polar, xp.zeros_like(polar)), axis=-1)
         value = value * polar_used
     if not inp.oversample_omega:
-        value = value * omega[:, 0, 0]              # first layer, first sub-pixel
+        value = value * geo.omega[:, 0, 0]          # first layer, first sub-pixel
     if valid is not None:
         value = xp.where(valid, value, xp.zeros_like(value))
-    if record is not None:
-        full = (T, S, N, R, P)
-        record.update(pos=pos, diffracted=diffracted, airpath=airpath, omega=omega, capture=capture,
-                      scattering=xp.permute_dims(by_axis, (4, 1, 2, 3, 0)), keep=keep, polar=polar,
-                      hkl=loop_order(xp.stack(hkl, axis=-1)), nearest=loop_order(xp.stack(nearest, axis=-1)),
-                      F_latt=loop_order(F_latt), term=loop_order(term),
-                      F_latt_parts=tuple(loop_order(p) for p in latt_parts) if latt_parts else None,
-                      F_cell=loop_order(F_cell), reached=loop_order(xp.broadcast_to(reached, full)),
-                      I=I, value=value, polar_used=polar_used if not inp.oversample_polar else None)
-    return value, interp_state, carry_next
+    return Scaled(value, polar_used)
+
+
+def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None,
+                   carry_started=None, record: dict | None = None, *, xp=None):
+    """Intensity (photons) of the pixels (spix[i], fpix[i]), shape (P,).
+
+    valid: (P,) bool, False for masked pixels (they return 0 and are skipped by
+    the interpolation fall-back order).  interp_active: 0-d bool array while
+    tricubic interpolation is still on (``None``: interpolation off).
+    carry_started: with phi carry-over, a 0-d bool array: True once any earlier pixel
+    has run the phi loop (the very first run uses the unrotated cell at phi = 0).
+    ``record``: when a dict is given, intermediate arrays are stored in it (trace),
+    in the reference's loop order (P, T, S, N, R, ...).
+    ``xp``: the kernel namespace (:func:`~xbragg.backends.kernel_namespace`), looked
+    up from ``inp`` when not given.
+    Returns (intensity, interp_state, carry_started): interp_state is ``None`` or a
+    dict with the updated ``active`` flag and the ``first_hkl`` that switched it off;
+    carry_started is the updated flag (``None`` without carry-over).
+    """
+    xp = kernel_namespace_of(inp.fdet) if xp is None else xp
+    # a record needs exact intermediates (signs, reached flags, masked terms) that the
+    # image alone can skip; terms are ordered when their order or mask changes the sum
+    full = record is not None
+    ordered = (interp_active is not None or inp.oversample_thick or inp.oversample_polar
+               or inp.oversample_omega)
+    geo = geometry(inp, spix, fpix, valid, xp=xp)
+    mil = miller(inp, geo, carry_started, xp=xp)
+    lat = lattice(inp, mil.hkl, geo.keep, signed=full, skip_zero=not inp.water and (ordered or full), xp=xp)
+    sf = structure_factor(inp, mil.hkl, lat, interp_active, xp=xp)
+    acc = accumulate(inp, geo, lat, sf.F_cell,
+                     masked=inp.dmin_m > 0.0 or valid is not None or ordered or full, xp=xp)
+    out = scale(inp, geo, acc.I, valid, xp=xp)
+    if full:
+        record_stages(record, geo, mil, lat, sf, acc, out, xp=xp)
+    return out.value, sf.interp_state, mil.carry_next
+
+
+def record_stages(record: dict, geo: Geometry, mil: Miller, lat: Lattice, sf: StructureFactor,
+                  acc: Accumulation, out: Scaled, *, xp) -> None:
+    """Store the stages' arrays in ``record``, per-evaluation ones in loop order (P, T, S, N, R, ...)."""
+    def ordered(x):
+        return loop_order(x, xp=xp)
+    record.update(pos=geo.pos, diffracted=geo.diffracted, airpath=geo.airpath, omega=geo.omega,
+                  capture=geo.capture, scattering=xp.permute_dims(geo.scattering, (4, 1, 2, 3, 0)),
+                  keep=geo.keep, polar=geo.polar, hkl=ordered(xp.stack(mil.hkl, axis=-1)),
+                  nearest=ordered(xp.stack(lat.nearest, axis=-1)), F_latt=ordered(lat.F_latt),
+                  term=ordered(acc.term),
+                  F_latt_parts=tuple(ordered(p) for p in lat.parts) if lat.parts else None,
+                  F_cell=ordered(sf.F_cell), reached=ordered(xp.broadcast_to(lat.reached, acc.term.shape)),
+                  I=acc.I, value=out.value, polar_used=out.polar_used)
+    if mil.first_pass is not None:
+        record["first_pass"] = mil.first_pass
+    if sf.tricubic is not None:
+        record.update({k: ordered(v) for k, v in sf.tricubic.items()})

@@ -8,37 +8,13 @@ from __future__ import annotations
 
 import math
 
-from ..backends import numpy_backed
-from .namespace import array_namespace
+from ..backends import kernel_namespace_of
 
 # sqrt of the volume ratio between cube and sphere, as the reference uses for ROUND
 ROUND_SCALE = 0.723601254558268
 
-# sin(pi x) / x as a polynomial in x^2 on |x| <= 1/2: a least-squares fit in relative error at
-# 200 Chebyshev nodes of x^2 in [0, 1/4], solved with mpmath at 50 digits; the fit is within
-# 1.4e-16 of the function, and evaluated in float64 within 4e-16 (two Taylor terms fewer
-# than the series needs for the same accuracy)
-_SINPI_OVER_X = (3.1415926535897927, -5.167712780049753, 2.550164039859758, -0.5992645287752849,
-                 0.08214587825182912, -0.007370361044587664, 0.00046597753966745733,
-                 -2.1122865974926816e-05)
 
-
-def sinpi_over_x(x2):
-    """sin(pi x) / x from x2 = x^2, for |x| <= 1/2 (relative error < 4e-16 in float64).
-
-    Horner's rule, updating one array in place (the updates keep it in cache):
-    on NumPy about twice as fast as ``sin`` of float64, a C library call per
-    element.  Used where :func:`~xbragg.backends.numpy_backed` says so.
-    """
-    p = x2 * _SINPI_OVER_X[-1]
-    p += _SINPI_OVER_X[-2]
-    for c in _SINPI_OVER_X[-3::-1]:
-        p *= x2
-        p += c
-    return p
-
-
-def sincg(h, n_cells: float, *, nearest=None, signed: bool = True):
+def sincg(h, n_cells: float, *, nearest=None, signed: bool = True, xp=None):
     """Grating factor sin(N pi h)/sin(pi h), with N at integer h (reference ``sincg``).
 
     ``n_cells`` is the whole number N.  Computed on reduced arguments: with
@@ -49,8 +25,8 @@ def sincg(h, n_cells: float, *, nearest=None, signed: bool = True):
     ceil(h - 0.5) when the caller has it.  ``signed=False`` skips the sign
     (intensities only need the square).
     """
-    xp = array_namespace(h)
-    n = nearest_index(h) if nearest is None else nearest
+    xp = kernel_namespace_of(h) if xp is None else xp
+    n = nearest_index(h, xp=xp) if nearest is None else nearest
     # the limit N at f = 0 without a division guard: a tiny offset, far below the spacing
     # of representable f away from 0 (g/f = fl(N e)/e then rounds to N exactly, and both
     # polynomials equal pi)
@@ -58,10 +34,7 @@ def sincg(h, n_cells: float, *, nearest=None, signed: bool = True):
     Nf = n_cells * f
     m = xp.round(Nf)
     g = Nf - m
-    if numpy_backed(xp):
-        ratio = (g / f) * (sinpi_over_x(g * g) / sinpi_over_x(f * f))
-    else:
-        ratio = xp.sin(math.pi * g) / xp.sin(math.pi * f)
+    ratio = xp.sin_pi_ratio(g, f)
     if not signed:
         return ratio
     # whole numbers, exact in the working dtype
@@ -69,28 +42,28 @@ def sincg(h, n_cells: float, *, nearest=None, signed: bool = True):
     return xp.where(flip, -ratio, ratio)
 
 
-def sincg_direct(h, n_cells: float):
+def sincg_direct(h, n_cells: float, *, xp=None):
     """sin(N pi h)/sin(pi h) evaluated as the reference's ``sincg(M_PI*h, N)`` does, N at h = 0.
 
     At whole non-zero h and at large |h| this divides rounding errors (see
     :func:`sincg`); ``c_parity`` uses it to reproduce the reference's values there.
     """
-    xp = array_namespace(h)
+    xp = kernel_namespace_of(h) if xp is None else xp
     x = math.pi * h
     zero = x == 0.0
     safe = xp.where(zero, xp.ones_like(x), x)
     return xp.where(zero, xp.full_like(x, n_cells), xp.sin(safe * n_cells) / xp.sin(safe))
 
 
-def sinc3_direct(x):
+def sinc3_direct(x, *, xp=None):
     """3 (sin x / x - cos x) / x^2, 1 at x = 0: the reference's ``sinc3`` form (``c_parity``)."""
-    xp = array_namespace(x)
+    xp = kernel_namespace_of(x) if xp is None else xp
     zero = x == 0.0
     safe = xp.where(zero, xp.ones_like(x), x)
     return xp.where(zero, xp.ones_like(x), 3.0 * (xp.sin(safe) / safe - xp.cos(safe)) / (safe * safe))
 
 
-def sinc3(x):
+def sinc3(x, *, xp=None):
     """Sphere transform 3 (sin x - x cos x) / x^3, 1 at x = 0 (reference ``sinc3``).
 
     The reference's direct form 3 (sin x / x - cos x) / x^2 cancels for small x
@@ -98,7 +71,7 @@ def sinc3(x):
     |x| = 0.1 the Taylor series 1 - x^2/10 + x^4/280 - x^6/15120 + x^8/1330560
     is used instead (truncation error < 1e-14 there).
     """
-    xp = array_namespace(x)
+    xp = kernel_namespace_of(x) if xp is None else xp
     small = xp.abs(x) < 0.1
     safe = xp.where(small, xp.ones_like(x), x)
     direct = 3.0 * (xp.sin(safe) / safe - xp.cos(safe)) / (safe * safe)
@@ -107,15 +80,15 @@ def sinc3(x):
     return xp.where(small, series, direct)
 
 
-def nearest_index(x):
+def nearest_index(x, *, xp=None):
     """Nearest whole index, rounding halves up: ceil(x - 0.5) as the reference."""
-    xp = array_namespace(x)
+    xp = kernel_namespace_of(x) if xp is None else xp
     return xp.ceil(x - 0.5)
 
 
 def lattice_factor(hkl: tuple, *, shape: str, Na: float, Nb: float, Nc: float, fudge: float,
                    reciprocal=None, nearest: tuple | None = None, signed: bool = True,
-                   direct: bool = False):
+                   direct: bool = False, xp=None):
     """Lattice factor F_latt for fractional Miller indices ``hkl`` = (h, k, l), arrays of one shape.
 
     ``reciprocal`` (3, 3) holds a*, b*, c* as rows (1/A) and is needed by GAUSS
@@ -127,19 +100,19 @@ def lattice_factor(hkl: tuple, *, shape: str, Na: float, Nb: float, Nc: float, f
     :func:`sinc3_direct`), less accurate where they cancel, for ``c_parity``; float64 only.
     Returns (F_latt, (F_latt_a, F_latt_b, F_latt_c) or None), each of the indices' shape.
     """
-    xp = array_namespace(*hkl)
+    xp = kernel_namespace_of(*hkl) if xp is None else xp
     if nearest is None:
-        nearest = tuple(nearest_index(x) for x in hkl)
+        nearest = tuple(nearest_index(x, xp=xp) for x in hkl)
     # the direct forms reproduce the reference's double-precision rounding; in float32 they would
     # only lose accuracy (sin of arguments up to N pi h), so float32 keeps the reduced forms
     direct = direct and hkl[0].dtype == xp.float64
     if shape == "square" and direct:
-        fa, fb, fc = (sincg_direct(x, n_cells) if n_cells > 1 else xp.ones_like(x)
+        fa, fb, fc = (sincg_direct(x, n_cells, xp=xp) if n_cells > 1 else xp.ones_like(x)
                       for x, n_cells in zip(hkl, (Na, Nb, Nc)))
         return fa * fb * fc, (fa, fb, fc)
     if shape == "square":
         # an axis with N <= 1 contributes 1 (the reference skips it)
-        fa, fb, fc = (sincg(x, n_cells, nearest=n, signed=signed) if n_cells > 1 else xp.ones_like(x)
+        fa, fb, fc = (sincg(x, n_cells, nearest=n, signed=signed, xp=xp) if n_cells > 1 else xp.ones_like(x)
                       for x, n, n_cells in zip(hkl, nearest, (Na, Nb, Nc)))
         return fa * fb * fc, (fa, fb, fc)
     dh, dk, dl = (x - n for x, n in zip(hkl, nearest))
@@ -147,7 +120,7 @@ def lattice_factor(hkl: tuple, *, shape: str, Na: float, Nb: float, Nc: float, f
     if shape == "round":
         hrad_sqr = dh * dh * Na * Na + dk * dk * Nb * Nb + dl * dl * Nc * Nc
         form = sinc3_direct if direct else sinc3
-        return volume * ROUND_SCALE * form(math.pi * xp.sqrt(hrad_sqr * fudge)), None
+        return volume * ROUND_SCALE * form(math.pi * xp.sqrt(hrad_sqr * fudge), xp=xp), None
     r = reciprocal
     dx = dh * r[0, 0] + dk * r[1, 0] + dl * r[2, 0]
     dy = dh * r[0, 1] + dk * r[1, 1] + dl * r[2, 1]

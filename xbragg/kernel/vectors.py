@@ -1,7 +1,7 @@
 """3-vector helpers on (..., 3) arrays, in the reference's component and summation order."""
 from __future__ import annotations
 
-from .namespace import array_namespace
+from ..backends import kernel_namespace_of
 
 
 def dot3(x, y):
@@ -9,9 +9,9 @@ def dot3(x, y):
     return x[..., 0] * y[..., 0] + x[..., 1] * y[..., 1] + x[..., 2] * y[..., 2]
 
 
-def cross3(x, y):
+def cross3(x, y, *, xp=None):
     """Cross product over the last axis (reference ``cross_product``)."""
-    xp = array_namespace(x, y)
+    xp = kernel_namespace_of(x, y) if xp is None else xp
     return xp.stack([
         x[..., 1] * y[..., 2] - x[..., 2] * y[..., 1],
         x[..., 2] * y[..., 0] - x[..., 0] * y[..., 2],
@@ -19,9 +19,9 @@ def cross3(x, y):
     ], axis=-1)
 
 
-def unit3(v):
+def unit3(v, *, xp=None):
     """Unit vectors and lengths of ``v`` (reference ``unitize``: a zero vector stays zero)."""
-    xp = array_namespace(v)
+    xp = kernel_namespace_of(v) if xp is None else xp
     length = xp.sqrt(dot3(v, v))
     safe = xp.where(length == 0.0, xp.ones_like(length), length)
     # component by component: a trailing axis of 3 is slow to broadcast in NumPy

@@ -1,4 +1,4 @@
-"""Backend selection: the one place that knows library names (NumPy, PyTorch, CuPy, strict).
+"""Backend selection: a backend's namespace, device and dtype by name, and arrays back to NumPy.
 
 Optional backends are imported only when asked for; a missing one raises a
 clear error naming the extra to install.
@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import XbraggError
+from ..errors import XbraggError
 
 BACKENDS = ("numpy", "torch", "cupy", "array_api_strict")
 _EXTRAS = {"torch": "pip install torch==2.13.0  (or: pip install 'xbragg[torch]')",
@@ -91,16 +91,6 @@ def _device(xp, backend: str, device: str | None) -> Any:
     return None
 
 
-def numpy_backed(xp) -> bool:
-    """True for NumPy and the strict namespace wrapping it, where the kernel picks other
-    forms of two operations: ``sin`` is a C library call per element (10-20 ns per float64,
-    where a polynomial in whole-array operations costs about 4 ns; PyTorch and CuPy
-    vectorize it), and array_api_compat's ``clip`` copies and assigns through masks (10x
-    slower than ``maximum`` then ``minimum``, which torch.compile fuses half as well)."""
-    from array_api_compat import is_array_api_strict_namespace, is_numpy_namespace
-    return is_numpy_namespace(xp) or is_array_api_strict_namespace(xp)
-
-
 def to_numpy(array) -> np.ndarray:
     """Copy any supported backend's array to a host NumPy array (edges only)."""
     mod = type(array).__module__
@@ -112,37 +102,3 @@ def to_numpy(array) -> np.ndarray:
         import array_api_strict as xs
         return np.asarray(xs.asarray(array, device=xs.Device("CPU_DEVICE")) if hasattr(xs, "Device") else array)
     return np.asarray(array)
-
-
-#: below this many kernel evaluations a one-off render loses more to compiling (about
-#: 10 s in a fresh process on 2 cores) than it gains (about 3.5x per evaluation); the
-#: supervisor frame (6.2e7) renders in ~4 s eager, so auto leaves it eager; repeated
-#: renders (refinement, many frames) should pass compile=True
-COMPILE_MIN_EVALUATIONS = 200_000_000
-
-
-def compiled_kernel(backend: str, kernel, *, enabled: bool | None, evaluations: int):
-    """``kernel`` compiled for ``backend`` when that pays, else ``kernel`` itself.
-
-    PyTorch only: ``torch.compile`` fuses the kernel's elementwise chain into one
-    loop (about 3.5x faster per tile on the CPU, after a one-off compilation of about
-    ten seconds per process).  ``enabled=None`` compiles when the render
-    has at least :data:`COMPILE_MIN_EVALUATIONS` evaluations.  Tiles must keep one
-    shape (the renderer pads the last one) so that it compiles once.
-    """
-    if backend != "torch" or enabled is False:
-        return kernel
-    if enabled is None and evaluations < COMPILE_MIN_EVALUATIONS:
-        return kernel
-    import warnings
-
-    import torch
-    compiled = torch.compile(kernel, dynamic=False)
-
-    def run(*args, **kwargs):
-        # tracing array_api_compat's cached helpers makes dynamo warn once per helper;
-        # harmless here (they only inspect types), and noise on a user's terminal
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*lru_cache.*", category=UserWarning)
-            return compiled(*args, **kwargs)
-    return run
