@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 
 import xbragg
 from xbragg.io.hkl import HKLTable
-from xbragg.render import evaluations_per_pixel
 from xbragg.setup.sampling import build_sources
 
 #: pixels x evaluations per pixel of one render (interpolated evaluations count 8 times)
@@ -90,7 +89,7 @@ class ExperimentSpec:
 def work(exp) -> int:
     """Kernel evaluations of one full render (interpolated ones weighted by 8)."""
     det = exp.detector
-    return det.fpixels * det.spixels * evaluations_per_pixel(exp) * (8 if exp.interpolate else 1)
+    return det.fpixels * det.spixels * exp.evaluations_per_pixel * (8 if exp.interpolate else 1)
 
 
 # ---------------------------------------------------------------------------------------------

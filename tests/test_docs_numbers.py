@@ -22,7 +22,7 @@ from xbragg.io.smv import SMV_HEADER_BYTES
 from xbragg.outputs import OutputPlan, auto_int_scale, auto_pgm_scale
 from xbragg.tools import compare, trace_diff
 
-render = importlib.import_module("xbragg.render")     # the module (xbragg.render is the function)
+plan = importlib.import_module("xbragg.render.plan")
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 MIB = 2**20
@@ -46,14 +46,14 @@ CHECKS = [
      [FACTS["numpy"].tile_bytes / MIB, FACTS["torch"].tile_bytes / MIB]),
     ("performance.md", r"cap: (\d+) MiB per tile for NumPy, (\d+) MiB for the",
      [FACTS["numpy"].tile_bytes / MIB, FACTS["torch"].tile_bytes / MIB]),
-    ("performance.md", r"`--memory-budget`,\s+(\d+) MiB by default", [render.DEFAULT_MEMORY_BUDGET_BYTES / MIB]),
-    ("user-guide.md", r"`--memory-budget MIB` \(default (\d+)\)", [render.DEFAULT_MEMORY_BUDGET_BYTES / MIB]),
-    ("user-guide.md", r"memory_budget_bytes=(\d+) MiB", [render.DEFAULT_MEMORY_BUDGET_BYTES / MIB]),
+    ("performance.md", r"`--memory-budget`,\s+(\d+) MiB by default", [plan.DEFAULT_MEMORY_BUDGET_BYTES / MIB]),
+    ("user-guide.md", r"`--memory-budget MIB` \(default (\d+)\)", [plan.DEFAULT_MEMORY_BUDGET_BYTES / MIB]),
+    ("user-guide.md", r"memory_budget_bytes=(\d+) MiB", [plan.DEFAULT_MEMORY_BUDGET_BYTES / MIB]),
     ("user-guide.md", r"an estimate: (\d+) bytes, or (\d+) bytes with\s+tricubic",
-     [render._BYTES_PER_EVALUATION, render._BYTES_PER_EVALUATION_INTERP]),
+     [plan._BYTES_PER_EVALUATION, plan._BYTES_PER_EVALUATION_INTERP]),
     ("user-guide.md", r"renders of at least ([\d ]+) evaluations and renders smaller",
-     [render.PROCESS_MIN_EVALUATIONS]),
-    ("performance.md", r"at least (\S+) evaluations\. Threads", [render.PROCESS_MIN_EVALUATIONS]),
+     [plan.PROCESS_MIN_EVALUATIONS]),
+    ("performance.md", r"at least (\S+) evaluations\. Threads", [plan.PROCESS_MIN_EVALUATIONS]),
     ("tools.md", r"\| `--rtol R` \| [^|]* \| `(\S+)` \|", [trace_diff.DEFAULT_RTOL]),
     ("tools.md", r"\| `--threshold T` \| [^|]* \| `(\S+)` \|", [compare.DEFAULT_THRESHOLD]),
     ("tools.md", r"`rel_floor` = (\S+) ×", [compare.REL_FLOOR]),
@@ -90,7 +90,7 @@ def test_documented_number_matches_the_code(doc, pattern, values):
 
 
 def test_flag_table_defaults_match_the_code():
-    assert float(flag_index()["--memory-budget"].default) == render.DEFAULT_MEMORY_BUDGET_BYTES / MIB
+    assert float(flag_index()["--memory-budget"].default) == plan.DEFAULT_MEMORY_BUDGET_BYTES / MIB
     assert float(flag_index()["-adc"].default) == OutputPlan.adc
 
 

@@ -79,7 +79,8 @@ def test_tile_size_never_changes_a_pixel(experiment):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers run on Linux only")
 def test_forked_workers_give_the_same_image_in_order(tmp_path, monkeypatch):
-    render_module = importlib.import_module("xbragg.render")   # xbragg.render is also the function
+    plan_module = importlib.import_module("xbragg.render.plan")
+    execute_module = importlib.import_module("xbragg.render.execute")
     monkeypatch.chdir(tmp_path)
     # a mask and an ROI: the workers must see both, and the tiles must come back in order
     flags = ("-cell 70 80 90 75 85 95 -default_F 10 -distance 100 -pixel 0.1 -lambda 1.5 -N 4 "
@@ -89,10 +90,10 @@ def test_forked_workers_give_the_same_image_in_order(tmp_path, monkeypatch):
     mask[10:14, 5:30] = False
     exp = dataclasses.replace(exp, mask=mask)
     ref = xbragg.render(exp, tile_pixels=50, workers=1).image
-    monkeypatch.setattr(render_module, "PROCESS_MIN_EVALUATIONS", 0)
+    monkeypatch.setattr(plan_module, "PROCESS_MIN_EVALUATIONS", 0)
     forks = []
-    real_pool = render_module.ForkPool
-    monkeypatch.setattr(render_module, "ForkPool",
+    real_pool = execute_module.ForkPool
+    monkeypatch.setattr(execute_module, "ForkPool",
                         lambda fn, workers: forks.append(workers) or real_pool(fn, workers))
     seen = []
     result = xbragg.render(exp, tile_pixels=50, workers=2, progress=lambda done, total: seen.append(done))
@@ -104,12 +105,12 @@ def test_forked_workers_give_the_same_image_in_order(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers run on Linux only")
 def test_parallel_plan():
-    plan = importlib.import_module("xbragg.render").parallel_plan
+    plan = importlib.import_module("xbragg.render.plan").parallel_plan
     big, small = 10**8, 10
     assert plan("numpy", None, ordered=False, evaluations=big, tracing=False)[0] == "processes"
     assert plan("numpy", 3, ordered=False, evaluations=big, tracing=False) == ("processes", 3)
     # no more workers than the work pays for
-    threshold = importlib.import_module("xbragg.render").PROCESS_MIN_EVALUATIONS
+    threshold = importlib.import_module("xbragg.render.plan").PROCESS_MIN_EVALUATIONS
     assert plan("numpy", 64, ordered=False, evaluations=3 * threshold, tracing=False) == ("processes", 3)
     assert plan("numpy", None, ordered=False, evaluations=small, tracing=False) == ("serial", 1)
     assert plan("numpy", 2, ordered=False, evaluations=small, tracing=False) == ("threads", 2)

@@ -37,7 +37,7 @@ def test_budget_must_be_positive(exp, budget):
 
 
 def test_budget_below_one_pixel_states_both_sizes(exp):
-    # one evaluation per pixel, 400 working bytes per evaluation in float64 (render.py)
+    # one evaluation per pixel, 400 working bytes per evaluation in float64 (render/plan.py)
     with pytest.raises(xbragg.InputError) as info:
         xbragg.render(exp, memory_budget_bytes=100)
     message = str(info.value)

@@ -1,7 +1,7 @@
 """Signals stop a run cleanly, and forked render workers never outlive it (issue 10, item 5).
 
 Each test starts a real render large enough to run in forked worker processes
-(see render.parallel_plan), waits until the workers exist, signals the main
+(see render.plan.parallel_plan), waits until the workers exist, signals the main
 process, and looks at what is left: exit status, messages, processes, files.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from xbragg.render import PROCESS_MIN_EVALUATIONS, available_cores
+from xbragg.render.plan import PROCESS_MIN_EVALUATIONS, available_cores
 
 ROOT = Path(__file__).resolve().parents[1]
 # 2048^2 pixels x 16^2 sub-pixels: about 1e9 evaluations, far more than PROCESS_MIN_EVALUATIONS per

@@ -35,7 +35,7 @@ def table_bytes(table, itemsize: int = 8) -> int:
     """An :class:`~xbragg.io.hkl.HKLTable` on the host and on the backend (``itemsize`` bytes a value).
 
     A dense grid is held once on the host, once more with its border of ``default_F``
-    (float64, host), and twice on the backend (plain and bordered, ``render.kernel_inputs``);
+    (float64, host), and twice on the backend (plain and bordered, ``render.inputs.kernel_inputs``);
     a sparse table as keys and values on both sides.
     """
     if table is None:
@@ -49,7 +49,7 @@ def table_bytes(table, itemsize: int = 8) -> int:
 
 def image_bytes(region_pixels: int, full_pixels: int, itemsize: int) -> int:
     """The rendered region held twice while its tiles are joined, and the full detector image
-    twice while the region is placed in it (``render.render``)."""
+    twice while the region is placed in it (``render.assemble``)."""
     return 2 * itemsize * (region_pixels + full_pixels)
 
 

@@ -31,7 +31,6 @@ from .io.atomic import OutputBatch, check_writable, same_file_key
 from .io.cformat import format_f, format_g
 from .io.pgm import pgm_bytes
 from .io.smv import smv_bytes
-from .render import roi_bounds
 from .setup.options import SimulationOptions
 from .setup.random_numbers import Ran1, ShuffleTable, noise_image
 
@@ -230,7 +229,7 @@ def write_outputs(exp, image32: np.ndarray, stats, plan: OutputPlan, out: TextIO
             write_outputs(exp, image32, stats, plan, out, own)
             own.commit()
         return
-    roi = roi_bounds(exp)               # the same clipped region as the render and the statistics
+    roi = exp.roi_bounds                # the same clipped region as the render and the statistics
     scale = auto_int_scale(plan.scale, stats.max_I)
     out.write(f"intfile_scale = {format_g(scale)}\n")
     ints = int_image(image32, roi, scale, plan.adc)

@@ -14,8 +14,7 @@ from ..io.stol import STOL_SCALE_PER_M, read_stol_file
 from ..memory import OUTPUT_BYTES_PER_PIXEL, default_memory_limit_bytes
 from ..outputs import cache_outputs, check_outputs, input_files, output_plan, write_outputs
 from ..printout import PixelPrintout
-from ..render import (DEFAULT_MEMORY_BUDGET_BYTES, check_render_memory, render, render_memory_bytes,
-                      roi_bounds)
+from ..render import DEFAULT_MEMORY_BUDGET_BYTES, check_render_memory, render, render_memory_bytes
 from ..setup.experiment import build_experiment
 from ..setup.random_numbers import clock_seed
 from ..stats import image_stats
@@ -130,7 +129,7 @@ def run(argv: list[str], out=None) -> int:
     # only an overflowed image written under --c-parity (reported above) gets here with inf
     # pixels; its statistics and integer images are computed as the reference's, quietly
     with np.errstate(over="ignore", invalid="ignore"), OutputBatch() as batch:
-        stats = image_stats(image32, roi_bounds(exp), exp.mask, pixel_size_m=exp.detector.pixel_size_m,
+        stats = image_stats(image32, exp.roi_bounds, exp.mask, pixel_size_m=exp.detector.pixel_size_m,
                             oversample=exp.oversample)
         # every output is staged, then all are put in place together: a late failure leaves none
         out.write(f"writing {plan.floatfile} as {image32.size} 4-byte floats\n")

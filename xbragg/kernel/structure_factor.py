@@ -30,7 +30,7 @@ def nearest_F(nearest: tuple, F_padded_flat, *, origin: tuple[int, int, int],
 
     nearest: (h0, k0, l0), whole-number arrays of one shape (ceil(h - 0.5), ...);
     F_padded_flat: the flattened (h, k, l) grid (C order) with one plane of
-    ``default_F`` added on every side (``render.kernel_inputs``): indices are
+    ``default_F`` added on every side (``render.inputs.host_table``): indices are
     clamped into that border, so no separate inside test is needed.  ``shape`` is the unpadded grid shape.
     With ``keys`` (a sparse table, :func:`sparse_take`) ``F_padded_flat`` holds the
     listed values instead, and cells not listed have ``fill_F``.

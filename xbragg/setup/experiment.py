@@ -103,6 +103,22 @@ class Experiment:
         """Water background of this experiment (see :func:`water_background`)."""
         return water_background(self.water_m, self.fluence)
 
+    @property
+    def roi_bounds(self) -> tuple[int, int, int, int]:
+        """Inclusive pixel bounds (x0, x1, y0, y1) of the rendered region: the ROI clipped to the detector.
+
+        Empty (x1 < x0 or y1 < y0) when the ROI lies outside the detector.
+        """
+        xmin, xmax, ymin, ymax = self.roi
+        return (max(xmin, 0), min(xmax, self.detector.fpixels - 1),
+                max(ymin, 0), min(ymax, self.detector.spixels - 1))
+
+    @property
+    def evaluations_per_pixel(self) -> int:
+        """Kernel evaluations per pixel: sensor layers x sub-pixels x sources x phi steps x mosaic domains."""
+        return (self.thickness.steps * self.oversample ** 2 * self.sources.count
+                * self.phi.phisteps * self.mosaic_umats.shape[0])
+
 
 def water_background(water_m: float, fluence):
     """Water background added to every pixel before the lattice sum (reference ``I_bg``).

@@ -1,0 +1,103 @@
+"""Render an :class:`~xbragg.setup.experiment.Experiment` tile by tile on any backend.
+
+One job per module: host-side preparation of the kernel's inputs (:mod:`.inputs`),
+tile planning (:mod:`.plan`), running the kernel over the tiles (:mod:`.execute`)
+and assembling the image (:mod:`.assemble`).  Tiles run in raster order because
+the reference's interpolation fall-back depends on which pixel first leaves the
+structure-factor table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from array_api_compat import array_namespace, device as device_of
+
+from ..backends import backend_of, kernel_namespace, resolve_device, resolve_dtype
+from ..kernel.intensity import KernelInputs
+from ..setup.experiment import Experiment
+from .assemble import assemble
+from .execute import run_serial, run_side_by_side, tile_kernel
+from .inputs import kernel_inputs
+from .plan import (DEFAULT_MEMORY_BUDGET_BYTES, check_render_memory, parallel_plan, plan_tiles,
+                   render_memory_bytes, tile_size)
+
+__all__ = ["DEFAULT_MEMORY_BUDGET_BYTES", "RenderResult", "check_render_memory", "kernel_inputs",
+           "parallel_plan", "render", "render_memory_bytes", "tile_size"]
+
+
+@dataclass
+class RenderResult:
+    """A rendered image and what happened while rendering it.
+
+    ``image``: (spixels, fpixels) array of the chosen backend, device and dtype,
+    photons per pixel; pixels outside the ROI or masked are 0.
+    """
+
+    image: Any
+    interpolation_fell_back: bool
+    fallback_hkl: tuple[float, float, float] | None
+    tiles: int
+    trace: dict | None = None            # kernel arrays of the traced pixel (render(trace_pixel=...))
+
+
+def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None,
+           dtype: str = "float64", memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES,
+           tile_pixels: int | None = None,
+           progress: Callable[[int, int], None] | None = None,
+           trace_pixel: tuple[int, int] | None = None, workers: int | None = None,
+           inputs: KernelInputs | None = None, compile: bool | None = None,
+           record_tile: Callable[[dict, Any, Any], None] | None = None,
+           memory_limit_bytes: int | None = None) -> RenderResult:
+    """Render the whole image (ROI and mask applied) and return it on the chosen backend.
+
+    ``progress(done_pixels, total_pixels)`` is called after each tile.
+    ``trace_pixel`` (slow, fast): that pixel is rendered as a one-pixel tile with the
+    kernel's intermediate arrays recorded in ``RenderResult.trace`` (same numbers as
+    the image: tiling never changes a pixel); ``None`` costs nothing.
+    ``workers``: tiles rendered at once (default: every core for NumPy, 1 for the other
+    backends, which thread inside operations); see :func:`~xbragg.render.plan.parallel_plan` for when they
+    are processes and when threads.
+    ``inputs``: kernel inputs already on the backend (for instance built from PyTorch
+    tensors that require gradients, see :mod:`xbragg.differentiable`); their namespace,
+    device and dtype then replace ``backend``, ``device`` and ``dtype``.  By default
+    they are made from ``exp`` by :func:`~xbragg.render.inputs.kernel_inputs`.  ``compile``: compile the
+    kernel where the backend can (PyTorch); ``None`` decides from the image size
+    (:func:`xbragg.backends.compiled_kernel`).
+    ``record_tile(record, spix, fpix)``: called after each tile, in raster order, with
+    the kernel's recorded arrays of that tile (as for ``trace_pixel``) and its pixels'
+    slow and fast indices, (P,) arrays; tiles then run one after another.
+    ``memory_limit_bytes``: raise :class:`InputError` before allocating anything when
+    the estimate (:func:`~xbragg.render.plan.render_memory_bytes`) exceeds it; ``None``: no limit.
+    """
+    if inputs is not None:
+        # the inputs' own namespace, device and dtype (for instance tensors that require grad)
+        backend = backend_of(array_namespace(inputs.fdet))
+        xp = kernel_namespace(backend)
+        dev, dt = device_of(inputs.fdet), inputs.fdet.dtype
+        dtype = "float32" if dt == xp.float32 else "float64"
+    else:
+        xp = kernel_namespace(backend)
+        dev = resolve_device(xp, backend, device)
+        dt = resolve_dtype(xp, dtype)
+    det = exp.detector
+    plan = plan_tiles(exp, backend, dtype, memory_budget_bytes=memory_budget_bytes, tile_pixels=tile_pixels,
+                      workers=workers, trace_pixel=trace_pixel, recording=record_tile is not None)
+    check_render_memory(render_memory_bytes(exp, dtype, memory_budget_bytes), memory_limit_bytes, exp,
+                        "rendering the image")
+    inp = inputs if inputs is not None else kernel_inputs(exp, xp, dev, dt)
+    if plan.total == 0:
+        image = xp.zeros((det.spixels, det.fpixels), dtype=dt, device=dev)
+        return RenderResult(image=image, interpolation_fell_back=False, fallback_hkl=None, tiles=0)
+    kernel = tile_kernel(backend, plan, xp, compile=compile, evaluations=plan.total * exp.evaluations_per_pixel)
+    record: dict | None = {} if plan.traced is not None else None
+    fell_back_at = None
+    if plan.mode != "serial" and len(plan.spans) > 1:
+        pieces = run_side_by_side(kernel, inp, exp, plan, xp, dev, record=record, progress=progress)
+    else:
+        pieces, fell_back_at = run_serial(kernel, inp, exp, plan, xp, dev, record=record,
+                                          record_tile=record_tile, progress=progress)
+    tiles = len(pieces)
+    image = assemble(pieces, plan, det.spixels, det.fpixels, xp)
+    return RenderResult(image=image, interpolation_fell_back=fell_back_at is not None,
+                        fallback_hkl=fell_back_at, tiles=tiles, trace=record)
