@@ -61,3 +61,23 @@ def test_cli_budget_below_one_pixel(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.startswith("xbragg: error: --memory-budget: one pixel needs") and err.count("\n") == 1
     assert "more than the memory budget of 104 bytes" in err
+
+
+def _experiment(extra: str):
+    return xbragg.build_experiment(xbragg.options_from_flags(f"{FLAGS} {extra}"))
+
+
+def test_roi_bounds_clip_the_roi_to_the_detector():
+    assert _experiment("-roi 3 40 2 7").roi_bounds == (3, 15, 2, 7)
+    outside = _experiment("-roi 20 30 0 4")            # right of the 16-pixel detector: nothing to render
+    x0, x1, _, _ = outside.roi_bounds
+    assert x1 < x0
+    result = xbragg.render(outside)
+    assert result.tiles == 0 and not result.image.any()
+
+
+def test_evaluations_per_pixel_counts_every_loop():
+    # 2 sensor layers x 2^2 sub-pixels x 3 sources (dispersion) x 3 phi steps x 4 mosaic domains
+    exp = _experiment("-detector_thick 100 -thicksteps 2 -oversample 2 -dispersion 1 -dispsteps 3 "
+                      "-phi 0 -osc 0.3 -phisteps 3 -mosaic 0.1 -mosaic_domains 4")
+    assert exp.evaluations_per_pixel == 2 * 4 * 3 * 3 * 4

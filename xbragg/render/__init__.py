@@ -19,11 +19,10 @@ from ..setup.experiment import Experiment
 from .assemble import assemble
 from .execute import run_serial, run_side_by_side, tile_kernel
 from .inputs import kernel_inputs
-from .plan import (DEFAULT_MEMORY_BUDGET_BYTES, check_render_memory, parallel_plan, plan_tiles,
-                   render_memory_bytes, tile_size)
+from .plan import DEFAULT_MEMORY_BUDGET_BYTES, check_render_memory, plan_tiles, render_memory_bytes
 
-__all__ = ["DEFAULT_MEMORY_BUDGET_BYTES", "RenderResult", "check_render_memory", "kernel_inputs",
-           "parallel_plan", "render", "render_memory_bytes", "tile_size"]
+__all__ = ["DEFAULT_MEMORY_BUDGET_BYTES", "RenderResult", "check_render_memory", "kernel_inputs", "render",
+           "render_memory_bytes"]
 
 
 @dataclass

@@ -79,7 +79,7 @@ def plan_tiles(exp: Experiment, backend: str, dtype: str, *, memory_budget_bytes
 
 def render_memory_bytes(exp: Experiment, dtype: str = "float64",
                         memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES) -> int:
-    """Estimated peak bytes of :func:`render`: structure factors, tiles, and the assembled image."""
+    """Estimated peak bytes of :func:`xbragg.render.render`: structure factors, tiles, and the assembled image."""
     itemsize = 4 if dtype == "float32" else 8
     x0, x1, y0, y1 = exp.roi_bounds
     region = max(x1 - x0 + 1, 0) * max(y1 - y0 + 1, 0)
