@@ -68,9 +68,8 @@ def expect_valid_or_clear_error(fn):
         return None
 
 
-def build_and_render(flags: list[str], tmp: str, base: list[str] = BASE):
-    opts = xbragg.options_from_flags(base + flags + TINY).updated(fdump_path=os.path.join(tmp, "Fdump.bin"))
-    exp = xbragg.build_experiment(opts)
+def build_and_render(flags: list[str], base: list[str] = BASE):
+    exp = xbragg.build_experiment(xbragg.options_from_flags(base + flags + TINY))
     return xbragg.render(exp, workers=1).image
 
 
@@ -81,7 +80,7 @@ def _file_case(flag: str, content: str | bytes, base: list[str] = BASE, determin
             handle.write(content.encode("utf-8", "surrogatepass") if isinstance(content, str) else content)
         if not deterministic:
             note(f"{flag} file: {content!r}")
-        expect_valid_or_clear_error(lambda: build_and_render([flag, path], tmp, base))
+        expect_valid_or_clear_error(lambda: build_and_render([flag, path], base))
 
 
 @given(content=lines_of(hkl_rows))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,8 +25,6 @@ from xbragg.setup.sampling import build_sources
 
 #: pixels x evaluations per pixel of one render (interpolated evaluations count 8 times)
 MAX_EVALUATIONS = 60_000
-#: never read: keeps build_experiment from picking up a stray Fdump.bin in the working directory
-NO_FDUMP = os.path.join(os.path.dirname(__file__), "no-such-dir", "Fdump.bin")
 
 CONVENTIONS = ("MOSFLM", "XDS", "ADXV", "DENZO", "DIALS", "CUSTOM")
 SHAPES = ("square", "round", "gauss", "tophat")
@@ -58,8 +55,7 @@ class ExperimentSpec:
     notes: dict = field(default_factory=dict)
 
     def options(self, extra: list[str] = ()):
-        opts = xbragg.options_from_flags(list(self.flags) + list(extra))
-        return opts.updated(fdump_path=NO_FDUMP)
+        return xbragg.options_from_flags(list(self.flags) + list(extra))
 
     def build(self, extra: list[str] = ()):
         """The experiment of these flags (+ ``extra``), with the table and source rows attached."""
