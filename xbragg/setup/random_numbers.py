@@ -38,8 +38,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..kernel.vectors import cross3
+from .geometry import unitize
 from .powf import powf
-from .rotations import cross, unitize
 
 __all__ = [
     "IA", "IM", "AM", "IQ", "IR", "NTAB", "NDIV", "RNMX",
@@ -421,7 +422,7 @@ def _normalise_rows(u: list[np.ndarray]) -> list[float]:
 
 def _crosses(u: list[np.ndarray]) -> list[np.ndarray]:
     """Normalised x cross y, y cross z and z cross x of the rows of ``u``."""
-    return [_unit_if_positive(cross(a, b))[0] for a, b in ((u[0], u[1]), (u[1], u[2]), (u[2], u[0]))]
+    return [_unit_if_positive(cross3(a, b))[0] for a, b in ((u[0], u[1]), (u[1], u[2]), (u[2], u[0]))]
 
 
 def umat2misset(umat: np.ndarray) -> tuple[float, float, float]:
