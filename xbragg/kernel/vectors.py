@@ -1,8 +1,9 @@
 """3-vector helpers and rotations on (..., 3) arrays, in the reference's component and summation order.
 
-The package's only cross product, Rodrigues rotation (``rotate_axis``), x-y-z rotation
-(``rotate_xyz``) and matrix application (``rotate_umat``): the kernel, the host set-up
-(NumPy) and the differentiable model (PyTorch) all call these.
+The package's only cross product, Rodrigues rotation (``rotate_axis``, and its matrix form
+``axis_angle_umat``), x-y-z rotation (``rotate_xyz``) and matrix application
+(``rotate_umat``): the kernel, the host set-up (NumPy) and the differentiable model
+(PyTorch) all call these.
 
 A zero angle given as a host number (a Python or NumPy float, a constant of the set-up) is
 skipped, as the reference's ``rotate`` skips it, so that no signed zero or NaN is introduced
@@ -78,6 +79,30 @@ def rotate_axis(xp, v, axis, angle):
         ay * d + vy * c + (az * vx - ax * vz) * s,
         az * d + vz * c + (-ay * vx + ax * vy) * s,
     ], axis=-1)
+
+
+def axis_angle_umat(xp, axis, angle):
+    """The 3x3 matrix (rows, as the reference's ``umat``) of a rotation by ``angle`` radians about
+    the unit ``axis`` (3 components).
+
+    Rodrigues' formula in matrix form, in the order of the reference's
+    ``mosaic_rotation_umat``; it rounds differently from :func:`rotate_axis`, so each keeps
+    the form the reference uses where it uses it.
+    """
+    v1, v2, v3 = axis[0], axis[1], axis[2]
+    t1 = xp.cos(angle)
+    t2 = 1.0 - t1
+    t6 = t2 * v1
+    t7 = t6 * v2
+    t8 = xp.sin(angle)
+    t9 = t8 * v3
+    t11 = t6 * v3
+    t12 = t8 * v2
+    t19 = t2 * v2 * v3
+    t20 = t8 * v1
+    return xp.stack([xp.stack([t1 + t2 * (v1 * v1), t7 - t9, t11 + t12]),
+                     xp.stack([t7 + t9, t1 + t2 * (v2 * v2), t19 - t20]),
+                     xp.stack([t11 - t12, t19 + t20, t1 + t2 * (v3 * v3)])])
 
 
 def rotate_umat(umat, v):
