@@ -24,7 +24,8 @@ def test_zero_host_angles_leave_the_vector_untouched():
 
 def test_rotated_cells_keep_the_cell_of_a_step_at_zero_on_the_host():
     cell = (np.array([1.0, -0.0, 0.0]), np.array([0.0, 2.0, 0.0]), np.array([0.0, 0.0, 3.0]))
-    cells = rotated_cells(npx, cell, phi0_rad=-0.1, phistep_rad=0.1, phisteps=3, spindle=np.array([0.0, 0.0, 1.0]))
+    cells = rotated_cells(npx, cell, phi0_rad=-0.1, phistep_rad=0.1, phisteps=3,
+                          spindle=np.array([0.0, 0.0, 1.0]))
     assert cells.shape == (3, 1, 3, 3)
     assert cells[1, 0].tobytes() == np.stack(cell).tobytes()     # phi = -0.1 + 0.1 = 0 exactly
     np.testing.assert_allclose(cells[2, 0, 0], [math.cos(0.1), math.sin(0.1), 0.0], rtol=1e-15)

@@ -77,7 +77,9 @@ def assert_crystal(cr, real_A, reciprocal):
     ((40, 40, 120, 90, 90, 120), (0, -7, 0)),          # hexagonal, one misset angle
 ])
 def test_cell_from_cell_flag(cell, misset):
-    flags = "-cell " + " ".join(map(str, cell)) + ("" if misset is None else " -misset " + " ".join(map(str, misset)))
+    flags = "-cell " + " ".join(map(str, cell))
+    if misset is not None:
+        flags += " -misset " + " ".join(map(str, misset))
     cr = crystal(flags)
     recip, V = reciprocal_of_cell(*cell)
     if misset is not None:

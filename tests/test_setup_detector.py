@@ -98,8 +98,8 @@ def expected(basis, pivot, beam_fs_m, near_fs_m, *, close_distance=None):
 
 def assert_detector(det, want):
     for name, value in want.items():
-        np.testing.assert_allclose(getattr(det, name), value, rtol=0, atol=ATOL if "mm" not in name else 1e-11,
-                                   err_msg=name)
+        atol = 1e-11 if name.endswith("_mm") else ATOL
+        np.testing.assert_allclose(getattr(det, name), value, rtol=0, atol=atol, err_msg=name)
     assert det.ORGX == pytest.approx(want["Fclose_m"] / PIXEL + 0.5, rel=0, abs=1e-9)
     assert det.ORGY == pytest.approx(want["Sclose_m"] / PIXEL + 0.5, rel=0, abs=1e-9)
 

@@ -10,9 +10,9 @@ import numpy as np
 from ..constants import RTD
 from ..errors import InputError
 from ..io.matrix import read_mosflm_matrix
-from .options import SimulationOptions
 from ..kernel.vectors import dot3
 from .geometry import magnitude, misset, real_from_reciprocal, reciprocal_from_cell
+from .options import SimulationOptions
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ import numpy as np
 from ..constants import RTD
 from ..errors import InputError
 from ..kernel.vectors import cross3, dot3
-from .options import SimulationOptions
 from .geometry import beam_centre_fs, detector_frame, detector_ratio, magnitude, unitize
+from .options import SimulationOptions
 
 #: largest image xbragg renders (pixels); larger requests are input mistakes
 MAX_IMAGE_PIXELS = 1 << 31

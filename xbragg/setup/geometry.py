@@ -140,7 +140,7 @@ def reciprocal_from_cell(xp, a, b, c, alpha, beta, gamma):
 
 
 def _rescale(xp, v, length):
-    """``v`` scaled to ``length`` (reference ``vector_rescale``: a zero vector is scaled as if of length 1)."""
+    """``v`` scaled to ``length`` (reference ``vector_rescale``: a zero ``v`` counts as of length 1)."""
     old = xp.sqrt(dot3(v, v))
     old = xp.where(old <= 0.0, xp.ones_like(old), old)
     return (length / old) * v
