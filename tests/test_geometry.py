@@ -54,3 +54,28 @@ def test_matrix_and_vector_forms_of_rodrigues_agree():
         umat = axis_angle_umat(npx, axis, angle)
         np.testing.assert_allclose(umat @ umat.T, np.eye(3), atol=1e-15)
         np.testing.assert_allclose(rotate_umat(umat, v), rotate_axis(npx, v, axis, angle), rtol=0, atol=1e-14)
+
+
+def test_set_up_geometry_uses_only_the_array_api_standard():
+    # the canary: runs on array_api_strict, and gives NumPy's numbers there
+    xps = pytest.importorskip("array_api_strict")
+    from xbragg.setup.geometry import (beam_centre_fs, detector_frame, detector_ratio, misset,
+                                       real_from_reciprocal, reciprocal_from_cell)
+
+    def geometry(xp):
+        def f(v):
+            return xp.asarray(v, dtype=xp.float64)
+        basis = (f([0, 0, 1.0]), f([0, -1.0, 0]), f([1.0, 0, 0]))
+        beam, angles = f([1.0, 0, 0]), (f(0.01), f(0.02), f(-0.03))
+        ratio = detector_ratio(xp, beam, basis[2], *angles)
+        frame = detector_frame(xp, basis, beam, f([0, 0, -1.0]), rotx=angles[0], roty=angles[1],
+                               rotz=angles[2], twotheta=f(0.1), pivot="beam", ratio=ratio, distance_m=f(0.1),
+                               beam_fs_m=beam_centre_fs("MOSFLM", f(0.005), f(0.006), 1e-4, 0.0128))
+        lengths = (f(70.0), f(80.0), f(90.0))
+        recip, V, _ = reciprocal_from_cell(xp, *lengths, f(1.3), f(1.4), f(1.6))
+        real, _, _, _ = real_from_reciprocal(xp, *misset(xp, recip, *angles), cell_A=lengths, V_cell=V)
+        cells = rotated_cells(xp, real, phi0_rad=f(0.0), phistep_rad=0.1, phisteps=3,
+                              spindle=f([0, 0, 1.0]), umats=xp.stack([xp.eye(3, dtype=xp.float64)] * 2))
+        return [np.asarray(x) for x in (*frame, cells)]
+    for strict, plain in zip(geometry(xps), geometry(npx)):
+        np.testing.assert_array_equal(strict, plain)
