@@ -25,7 +25,7 @@ from xbragg.io.smv import write_smv
 from xbragg.render import render
 from xbragg.setup.experiment import build_experiment
 from xbragg.setup.options import SimulationOptions
-from xbragg.setup.rotations import unitize
+from xbragg.setup.geometry import unitize
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = "out.bin"

@@ -10,6 +10,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
+import array_api_compat.numpy as npx
 import numpy as np
 
 from ..constants import AVOGADRO, DEFAULT_FLUENCE, R_E_SQR_M2, RTD, WATER_F, WATER_MW
@@ -21,10 +22,10 @@ from ..io.smv import SMVImage, header_float, read_smv
 from ..io.sources import read_source_file
 from .crystal import Crystal, build_crystal
 from .detector import DetectorGeometry, build_detector
+from .geometry import rotated_cells
 from .options import SimulationOptions
 from .reference_behaviour import detect_behaviours
 from .random_numbers import Ran1, ShuffleTable, clock_seed, mosaic_umats, random_misset
-from .rotations import rotate_axis, rotate_umat
 from .sampling import PhiSchedule, Sources, ThicknessSampling, build_sources, phi_schedule, thickness_sampling
 
 
@@ -369,18 +370,9 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None,
     sources = build_sources(opts, wavelength, detector.beam, detector.polar_vector, file_rows)
 
     umats, mosaic_spread = mosaic_domains(opts, table, messages)
-    cells = np.empty((phi.phisteps, umats.shape[0], 3, 3))
-    a0, b0, c0 = crystal.a, crystal.b, crystal.c
-    for i, angle in enumerate(phi.angles_rad):
-        if angle != 0.0:
-            ap, bp, cp = (rotate_axis(v, detector.spindle_axis, float(angle)) for v in (a0, b0, c0))
-        else:
-            ap, bp, cp = a0, b0, c0
-        for m in range(umats.shape[0]):
-            if mosaic_spread > 0.0:
-                cells[i, m] = [rotate_umat(v, umats[m]) for v in (ap, bp, cp)]
-            else:
-                cells[i, m] = [ap, bp, cp]
+    cells = rotated_cells(npx, (crystal.a, crystal.b, crystal.c), phi0_rad=phi.phi0_rad,
+                          phistep_rad=phi.phistep_rad, phisteps=phi.phisteps, spindle=detector.spindle_axis,
+                          umats=umats if mosaic_spread > 0.0 else None)
 
     xmin, xmax, ymin, ymax = opts.roi if opts.roi is not None else (-1, -1, -1, -1)
     roi = (xmin if xmin >= 0 else 0, xmax if xmax >= 0 else detector.fpixels,
