@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import xbragg
 from xbragg.cli.flags import FLAGS
 from xbragg.cli.main import main
-from xbragg.errors import XbraggError
+from xbragg.errors import InputError, XbraggError
 
 BASE = ["-cell", "40", "50", "60", "90", "90", "90", "-default_F", "10", "-lambda", "1.2", "-distance", "60"]
 TINY = ["-detpixels", "3", "-oversample", "1"]
@@ -68,20 +68,18 @@ def expect_valid_or_clear_error(fn):
         return None
 
 
-def build_and_render(flags: list[str], tmp: str, base: list[str] = BASE):
-    opts = xbragg.options_from_flags(base + flags + TINY).updated(fdump_path=os.path.join(tmp, "Fdump.bin"))
-    exp = xbragg.build_experiment(opts)
+def build_and_render(flags: list[str], base: list[str] = BASE):
+    exp = xbragg.build_experiment(xbragg.options_from_flags(base + flags + TINY))
     return xbragg.render(exp, workers=1).image
 
 
-def _file_case(flag: str, content: str | bytes, base: list[str] = BASE, deterministic: bool = False):
+def _file_case(flag: str, content: str | bytes, base: list[str] = BASE):
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "input")
         with open(path, "wb") as handle:
             handle.write(content.encode("utf-8", "surrogatepass") if isinstance(content, str) else content)
-        if not deterministic:
-            note(f"{flag} file: {content!r}")
-        expect_valid_or_clear_error(lambda: build_and_render([flag, path], tmp, base))
+        note(f"{flag} file: {content!r}")
+        expect_valid_or_clear_error(lambda: build_and_render([flag, path], base))
 
 
 @given(content=lines_of(hkl_rows))
@@ -97,12 +95,27 @@ def test_matrix_files_give_an_experiment_or_a_clear_error(content):
     _file_case("-mat", content, NO_CELL)
 
 
+def _matrix_error(content: str, base: list[str]) -> str:
+    """The message of the :class:`InputError` that a -mat file holding ``content`` gives."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "A.mat")
+        with open(path, "w") as handle:
+            handle.write(content)
+        with pytest.raises(InputError) as info:
+            build_and_render(["-mat", path], base)
+    return str(info.value)
+
+
 def test_singular_matrix_with_cell_gives_a_clear_error():
-    _file_case("-mat", "0 0 0\n0 0 0\n0 0 0\n", deterministic=True)
+    # -cell is given too, but the matrix sets the crystal: its error, not an image of the -cell
+    message = _matrix_error("0 0 0\n0 0 0\n0 0 0\n", BASE)
+    assert message.startswith("-mat: ") and "degenerate" in message, message
 
 
 def test_huge_matrix_entries_give_a_clear_error():
-    _file_case("-mat", "0 0 1\n1e308 0 0\n0 0.03125 0\n", NO_CELL, deterministic=True)
+    # without -cell, a matrix that is not read would give "-cell: no crystal given" instead
+    message = _matrix_error("0 0 1\n1e308 0 0\n0 0.03125 0\n", NO_CELL)
+    assert message.startswith("-mat: ") and "out of range" in message, message
 
 
 def test_nan_in_matrix_gives_a_clear_error_on_the_command_line():

@@ -99,7 +99,8 @@ def assert_same_pixels(out: np.ndarray, ref: np.ndarray, exp) -> None:
     np.testing.assert_array_equal(out, ref)
 
 
-@given(spec=experiment_specs(), data=st.data())
+# phi carry-over depends on the first pixel rendered, which a ROI changes (as in the reference)
+@given(spec=experiment_specs(phi_carryover=False), data=st.data())
 def test_roi_render_is_the_crop_of_the_full_render(spec, data):
     exp = spec.build()
     full = xbragg.render(exp)
@@ -108,9 +109,8 @@ def test_roi_render_is_the_crop_of_the_full_render(spec, data):
     x1 = data.draw(st.integers(x0, nf + 2))
     y0 = data.draw(st.integers(0, ns - 1))
     y1 = data.draw(st.integers(y0, ns + 2))
-    # interpolation fall-back and phi carry-over depend on the first pixel rendered, which
-    # a ROI changes (as in the reference); the property holds when neither comes into play
-    assume(not full.interpolation_fell_back and not exp.phi_carryover)
+    # so does where interpolation falls back: the property holds when it does not
+    assume(not full.interpolation_fell_back)
     part = image(spec.build(["-roi", str(x0), str(x1), str(y0), str(y1)]))
     ref = to_numpy(full.image)
     inside = np.zeros(ref.shape, dtype=bool)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,8 +24,6 @@ from xbragg.setup.sampling import build_sources
 
 #: pixels x evaluations per pixel of one render (interpolated evaluations count 8 times)
 MAX_EVALUATIONS = 60_000
-#: never read: keeps build_experiment from picking up a stray Fdump.bin in the working directory
-NO_FDUMP = os.path.join(os.path.dirname(__file__), "no-such-dir", "Fdump.bin")
 
 CONVENTIONS = ("MOSFLM", "XDS", "ADXV", "DENZO", "DIALS", "CUSTOM")
 SHAPES = ("square", "round", "gauss", "tophat")
@@ -57,8 +54,7 @@ class ExperimentSpec:
     notes: dict = field(default_factory=dict)
 
     def options(self, extra: list[str] = ()):
-        opts = xbragg.options_from_flags(list(self.flags) + list(extra))
-        return opts.updated(fdump_path=NO_FDUMP)
+        return xbragg.options_from_flags(list(self.flags) + list(extra))
 
     def build(self, extra: list[str] = ()):
         """The experiment of these flags (+ ``extra``), with the table and source rows attached."""
@@ -113,15 +109,27 @@ def cells(draw):
     elif family == "monoclinic":
         be = draw(st.floats(92.0, 120.0))
     elif family == "triclinic":
+        # every draw is a valid (positive-volume) cell: each angle (at most 115) is below the
+        # sum of the other two (at least 130), and the total (at most 345) below 360
         al, be, ga = draw(st.floats(65.0, 115.0)), draw(st.floats(65.0, 115.0)), draw(st.floats(65.0, 115.0))
-        # a valid (positive-volume) cell: each angle below the sum of the other two, total below 360
-        assume(al + be + ga < 350.0 and al < be + ga - 5 and be < al + ga - 5 and ga < al + be - 5)
     return family, (a, b, c, al, be, ga)
 
 
+def _direction(z: float, azimuth: float) -> np.ndarray:
+    """Unit vector of height ``z`` (-1..1) and ``azimuth`` (rad) about the z axis."""
+    r = math.sqrt(1.0 - z * z)
+    return np.array([r * math.cos(azimuth), r * math.sin(azimuth), z])
+
+
+def unit_vectors(max_abs_z: float = 1.0):
+    """Directions, |z| at most ``max_abs_z``: every draw is a unit vector (no filter)."""
+    return st.builds(_direction, st.floats(-max_abs_z, max_abs_z), st.floats(0.0, 2 * math.pi))
+
+
 def unit_quaternions():
-    return st.tuples(*[st.floats(-1.0, 1.0) for _ in range(4)]).filter(
-        lambda q: sum(x * x for x in q) > 0.05)
+    """Every rotation, as the unit quaternion of an angle (0..pi) about an axis (no filter)."""
+    return st.builds(lambda angle, axis: (math.cos(angle / 2), *(math.sin(angle / 2) * axis)),
+                     st.floats(0.0, math.pi), unit_vectors())
 
 
 def rotation_matrix(q) -> np.ndarray:
@@ -151,7 +159,7 @@ def hkl_tables(draw):
 
 @st.composite
 def experiment_specs(draw, *, rotation_covariant: bool = False, allow_quirks: bool = True,
-                     max_pixels: int = 12, shapes: tuple[str, ...] = SHAPES):
+                     max_pixels: int = 12, shapes: tuple[str, ...] = SHAPES, phi_carryover: bool = True):
     """A small, varied experiment.
 
     ``rotation_covariant``: only what turns with the lab frame (CUSTOM vectors, -mat
@@ -159,6 +167,7 @@ def experiment_specs(draw, *, rotation_covariant: bool = False, allow_quirks: bo
     lab-axis detector rotations); the caller supplies the frame (``notes['frame']``).
     ``allow_quirks``: the reference's per-sub-pixel accumulation switches
     (-oversample_thick/_polar/_omega), water background and -dmin may be drawn.
+    ``phi_carryover``: --phi-carryover may be drawn.
     """
     flags: list[str] = []
     notes: dict = {}
@@ -260,7 +269,7 @@ def experiment_specs(draw, *, rotation_covariant: bool = False, allow_quirks: bo
     if not rotation_covariant and draw(st.integers(0, 2)) == 0:
         flags += ["-mosaic", fmt(draw(st.floats(0.05, 2.0))), "-mosaic_domains", str(draw(st.integers(1, 4))),
                   "-mosaic_seed", str(draw(st.integers(1, 10**6)))]
-    if draw(st.integers(0, 5)) == 0:
+    if phi_carryover and draw(st.integers(0, 5)) == 0:
         flags.append("--phi-carryover")
 
     # structure factors
@@ -287,11 +296,10 @@ def covariant_frames(draw):
     det = u @ vt
     frame = {k: det @ np.array(MOSFLM_FRAME[k]) for k in ("beam_vector", "fdet_vector", "sdet_vector")}
     frame["odet_vector"] = np.cross(frame["fdet_vector"], frame["sdet_vector"])
-    for k in ("polar_vector", "spindle_axis", "twotheta_axis"):
-        v = np.array([draw(st.floats(-1.0, 1.0)) for _ in range(3)])
-        assume(np.linalg.norm(v) > 0.2)
-        frame[k] = v / np.linalg.norm(v)
+    frame["spindle_axis"], frame["twotheta_axis"] = draw(unit_vectors()), draw(unit_vectors())
     # the divergence grid turns about beam x polar: a polarization (nearly) along the beam
-    # leaves that axis to rounding noise, which no rotation preserves
-    assume(np.linalg.norm(np.cross(frame["beam_vector"], frame["polar_vector"])) > 0.3)
+    # leaves that axis to rounding noise, which no rotation preserves; so |beam x polar| is
+    # at least 0.3 (|z| <= 0.95 along the beam, which is det's x axis)
+    x, y, z = draw(unit_vectors(max_abs_z=0.95))
+    frame["polar_vector"] = det @ np.array([z, x, y])
     return frame

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from golden import GOLDEN
 from xbragg.cli.main import main, run
 from xbragg.errors import InputError
 from xbragg.io.stol import read_stol_file
 
-INPUTS = Path(__file__).resolve().parents[1] / ".." / "shared" / "golden" / "inputs"
+INPUTS = GOLDEN / "inputs"
 SMALL = "-cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 16 -distance 50".split()
 
 

@@ -33,6 +33,8 @@ SETTINGS_KEYS |= {"intfile", "noisefile", "pgmfile", "scale", "pgmscale", "adc",
 SETTINGS_KEYS |= {"memory_limit_gib"}
 # the reference's per-pixel printout and its amorphous structure-factor file
 SETTINGS_KEYS |= {"printout", "printout_pixel", "stol"}
+# the structure-factor cache (-dump): the command line's, not the library's (issue 11)
+SETTINGS_KEYS |= {"hkl_cache"}
 
 
 # --- help -----------------------------------------------------------------------------------

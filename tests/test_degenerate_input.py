@@ -25,7 +25,7 @@ from xbragg.io.smv import write_smv
 from xbragg.render import render
 from xbragg.setup.experiment import build_experiment
 from xbragg.setup.options import SimulationOptions
-from xbragg.setup.rotations import unitize
+from xbragg.setup.geometry import unitize
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = "out.bin"
@@ -246,7 +246,7 @@ def _sparse_and_dense(tmp_path, monkeypatch, text: str, backend: str,
     path.write_text(text)
     opts = SimulationOptions(cell_A=(30.0, 34.0, 38.0), cell_angles_deg=(90.0, 90.0, 90.0),
                              wavelength_m=1.2e-10, distance_m=0.05, fpixels=24, spixels=24,
-                             pixel_size_m=0.4e-3, hkl_path=str(path), fdump_path=str(tmp_path / "F.bin"),
+                             pixel_size_m=0.4e-3, hkl_path=str(path),
                              misset_deg=(10.0, 20.0, 30.0), **options)
     images = []
     for dense_max in (hkl_module.DENSE_MAX_CELLS, 0):
@@ -312,4 +312,4 @@ def test_cache_too_large_for_the_limit_is_refused_before_reading(work):
     write_fdump("Fdump.bin", HKLTable(0, 9, 0, 9, 0, 9, np.ones((10, 10, 10)), 1000))
     opts = SimulationOptions(cell_A=(100.0,), fpixels=8, spixels=8)
     with pytest.raises(InputError, match="structure-factor cache Fdump.bin: about"):
-        build_experiment(opts, memory_limit_bytes=10_000)
+        build_experiment(opts, memory_limit_bytes=10_000, hkl_cache="Fdump.bin")

@@ -52,7 +52,7 @@ def _table() -> HKLTable:
 
 def experiment(case: str):
     import dataclasses
-    opts = xbragg.options_from_flags(f"{BASE} {CASES[case]}").updated(fdump_path="/nonexistent/Fdump.bin")
+    opts = xbragg.options_from_flags(f"{BASE} {CASES[case]}")
     exp = xbragg.build_experiment(opts)
     if "-interpolate" in CASES[case]:
         exp = dataclasses.replace(exp, hkl=_table(), interpolate=True)

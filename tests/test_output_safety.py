@@ -303,7 +303,7 @@ def test_every_file_flag_is_checked(tmp_path, monkeypatch):
             continue
         opts, settings = SimulationOptions(), {}
         flag.apply(opts, settings, ["probe.file"])
-        named = input_files(opts, settings) + cache_outputs(opts)
+        named = input_files(opts, settings) + cache_outputs(opts, settings)
         assert any(path == "probe.file" and label.startswith(flag.name) for label, path in named), flag.name
     assert set(INPUT_FILE_FLAGS) <= {flag.name for flag in FLAGS}
 

@@ -1,6 +1,6 @@
 """Phi carry-over (``--phi-carryover``) against the reference, on schedules through phi = 0.
 
-The stored images (tests/reference_extra/carry_*, made as carry_README.md says) cover a
+The stored images (tests/reference_extra/carry_*, made as tests/reference_extra/README.md says) cover a
 zero step first (0, 5, 10), in the middle (-5, 0, 5) and last (-10, -5, 0), with one and
 three sources, with an ROI and a resolution cut that move the run's first pass, and with
 mosaic domains, sensor layers and sub-pixels. With ``NB_C_BIN`` set, the same commands are

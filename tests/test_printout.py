@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from golden import GOLDEN
 from xbragg.cli.main import run
 from xbragg.cli.parse import parse_args
 
 EXTRA = Path(__file__).resolve().parent / "reference_extra"
-INPUTS = Path(__file__).resolve().parents[1] / ".." / "shared" / "golden" / "inputs"
+INPUTS = GOLDEN / "inputs"
 NB_C_BIN = os.environ.get("NB_C_BIN")
 BLOCK_LINES = 14
 STORED_FLAGS = ("-cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 4 -distance 5 -pixel 1 "

@@ -60,3 +60,15 @@ def test_sync_copies_everything_but_the_full_frame_and_removes_stale_files(tmp_p
     assert not any((target / name).exists() for name in FULL_FRAME)
     (source / "inputs" / "A.mat").write_text("0 1 0\n")
     assert sync.differences(source, target) == ["differs: inputs/A.mat"]
+
+
+def test_only_golden_py_reaches_outside_the_repository():
+    # a test that reads ../shared/golden itself passes here and fails on a fresh clone
+    # (it happened: two tests read their inputs from there); golden.py decides what may
+    from pathlib import Path
+    PATTERN = '"shared"' + " / "     # written in two parts so that this file does not match
+    root = Path(__file__).resolve().parents[1]
+    offenders = [str(p.relative_to(root)) for folder in ("tests", "property_tests", "benchmarks")
+                 for p in (root / folder).rglob("*.py")
+                 if p.name not in ("golden.py", "sync.py") and PATTERN in p.read_text()]
+    assert not offenders, f"read the reference data through tests/golden.py: {offenders}"

@@ -29,13 +29,14 @@ from .constants import RTD
 from .errors import OutputError
 from .io.atomic import OutputBatch, check_writable, same_file_key
 from .io.cformat import format_f, format_g
+from .io.hkl import FDUMP_NAME
 from .io.pgm import pgm_bytes
 from .io.smv import smv_bytes
 from .setup.options import SimulationOptions
 from .setup.random_numbers import Ran1, ShuffleTable, noise_image
 
-__all__ = ["OutputPlan", "output_plan", "INPUT_FILE_FLAGS", "input_files", "cache_outputs", "check_outputs",
-           "int_image", "pgm_image", "smv_header_lines", "auto_int_scale", "auto_pgm_scale", "write_outputs"]
+__all__ = ["OutputPlan", "output_plan", "INPUT_FILE_FLAGS", "hkl_cache", "input_files", "cache_outputs",
+           "check_outputs", "int_image", "pgm_image", "smv_header_lines", "auto_int_scale", "auto_pgm_scale", "write_outputs"]
 
 
 @dataclass(frozen=True)
@@ -74,24 +75,30 @@ INPUT_FILE_FLAGS = {"-hkl": "hkl_path", "-mat": "mat_path", "-sourcefile": "sour
 Named = tuple[str, str]     # (what names the file, e.g. "-hkl"; the path)
 
 
-def input_files(opts: SimulationOptions, settings: dict | None = None) -> list[Named]:
-    """The files a run reads: each input flag's file, -stol (or -4stol, -Q) from the command
-    line's ``settings``, and the -dump cache (``Fdump.bin``) when it is read (no -hkl)."""
+def hkl_cache(settings: dict) -> str:
+    """The command line's structure-factor cache: the -dump file, or the reference's ``Fdump.bin``."""
+    return settings.get("hkl_cache", FDUMP_NAME)
+
+
+def input_files(opts: SimulationOptions, settings: dict) -> list[Named]:
+    """The files a command-line run reads: each input flag's file, -stol (or -4stol, -Q) from
+    the command line's ``settings``, and the -dump cache (:func:`hkl_cache`) when it is read
+    (no -hkl)."""
     files = [(flag, getattr(opts, field)) for flag, field in INPUT_FILE_FLAGS.items()
              if getattr(opts, field) is not None]
-    if settings is not None and "stol" in settings:
+    if "stol" in settings:
         files.append(tuple(settings["stol"]))
-    if opts.hkl_path is None and os.path.exists(opts.fdump_path):
-        files.append(("-dump, the structure-factor cache read without -hkl", opts.fdump_path))
+    if opts.hkl_path is None and os.path.exists(hkl_cache(settings)):
+        files.append(("-dump, the structure-factor cache read without -hkl", hkl_cache(settings)))
     return files
 
 
-def cache_outputs(opts: SimulationOptions) -> list[Named]:
-    """The -dump cache (``Fdump.bin``) a run with -hkl writes (not checked for writability:
-    the reference, and xbragg, skip it when it cannot be written)."""
+def cache_outputs(opts: SimulationOptions, settings: dict) -> list[Named]:
+    """The -dump cache (:func:`hkl_cache`) a command-line run with -hkl writes (not checked for
+    writability: the reference, and xbragg, skip it when it cannot be written)."""
     if opts.hkl_path is None:
         return []
-    return [("-dump, the structure-factor cache written for -hkl", opts.fdump_path)]
+    return [("-dump, the structure-factor cache written for -hkl", hkl_cache(settings))]
 
 
 def _plan_outputs(plan: OutputPlan) -> list[Named]:

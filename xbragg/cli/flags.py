@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+from ..io.hkl import FDUMP_NAME
 from ..setup.options import SimulationOptions
 
 CUSTOM_FLAGS_CONVENTION = "CUSTOM"
@@ -221,7 +222,7 @@ FLAGS: tuple[Flag, ...] = (
     Flag(("-nointerpolate",), 0, V, "nearest-node structure factors", apply=_switch("interpolate", False),
          group="structure factors"),
     Flag(("-dump",), 1, P, "structure-factor cache: read when -hkl is not given, written when it is", "",
-         "Fdump.bin", apply=_set("fdump_path"), group="structure factors"),
+         FDUMP_NAME, apply=_setting("hkl_cache"), group="structure factors"),
     # --- beam ---------------------------------------------------------------------------
     Flag(("-lambda", "-wave", "-wavelength"), 1, F, "X-ray wavelength", "A", "1", apply=_set("wavelength_m", 1e-10),
          positive=True, group="beam"),

@@ -12,7 +12,7 @@ from ..io.atomic import OutputBatch
 from ..io.rawfloat import float_image_bytes
 from ..io.stol import STOL_SCALE_PER_M, read_stol_file
 from ..memory import OUTPUT_BYTES_PER_PIXEL, default_memory_limit_bytes
-from ..outputs import cache_outputs, check_outputs, input_files, output_plan, write_outputs
+from ..outputs import cache_outputs, check_outputs, hkl_cache, input_files, output_plan, write_outputs
 from ..printout import PixelPrintout
 from ..render import DEFAULT_MEMORY_BUDGET_BYTES, check_render_memory, render, render_memory_bytes
 from ..setup.experiment import build_experiment
@@ -79,7 +79,7 @@ def run(argv: list[str], out=None) -> int:
     options = parsed.options
     # before any work: an output that cannot be written, or that would overwrite an input
     # or another output, is refused now rather than after the render
-    check_outputs(plan, inputs=input_files(options, settings), caches=cache_outputs(options))
+    check_outputs(plan, inputs=input_files(options, settings), caches=cache_outputs(options, settings))
     if options.misset_seed is None:
         options = options.updated(misset_seed=clock)
     _check_backend(settings)
@@ -92,7 +92,9 @@ def run(argv: list[str], out=None) -> int:
                      "(no effect on the image)")
     limit = (int(settings["memory_limit_gib"] * 2**30) if "memory_limit_gib" in settings
              else default_memory_limit_bytes())
-    exp = build_experiment(options, explicit=parsed.explicit, memory_limit_bytes=limit)
+    # the reference's cache: written after -hkl is read, read in its place without -hkl
+    exp = build_experiment(options, explicit=parsed.explicit, memory_limit_bytes=limit,
+                           hkl_cache=hkl_cache(settings))
     budget = int(settings.get("memory_budget_mib", DEFAULT_MEMORY_BUDGET_BYTES / 2**20) * 2**20)
     dtype = settings.get("dtype", "float64")
     # the outputs need the whole detector's image, whatever the -roi

@@ -10,9 +10,11 @@ from array_api_compat import array_namespace, device as device_of
 
 from ..constants import R_E_SQR_M2, RTD
 from ..kernel.intensity import KernelInputs
+from ..kernel.vectors import rotate_umat
 from ..render import kernel_inputs, render
 from ..setup.experiment import water_background
-from .geometry import crystal_vectors, detector_frame, reciprocal_from_cell, rotate_xyz, rotated_cells
+from ..setup.geometry import (beam_centre_fs, detector_frame, detector_ratio, misset, orientation_map,
+                              real_from_reciprocal, reciprocal_from_cell, rotated_cells)
 from .parameters import Parameters
 
 
@@ -21,21 +23,17 @@ def crystal_orientation(exp) -> np.ndarray | None:
 
     B(cell) is the reference's reciprocal construction from the cell of
     :meth:`Parameters.values_of`; U is solved on the host from the crystal's reciprocal
-    vectors.  (The reference's construction is not an exact B matrix for oblique cells,
-    so U is a general linear map, close to a rotation.)
+    vectors (:func:`~xbragg.setup.geometry.orientation_map`).
     """
     import array_api_compat.numpy as npx
     cr = exp.crystal
     if not cr.from_matrix:
         return None
     v = Parameters.values_of(exp)
-    B = np.stack(reciprocal_from_cell(npx, *(np.float64(v[k]) for k in ("a_A", "b_A", "c_A")),
-                                      *(np.float64(v[k]) / RTD for k in ("alpha_deg", "beta_deg", "gamma_deg"))
-                                      )[:3], axis=1)
-    A = np.stack([cr.a_star, cr.b_star, cr.c_star], axis=1)
-    misset = [np.float64(v[k]) / RTD for k in ("misset_x_deg", "misset_y_deg", "misset_z_deg")]
-    Rm = np.stack([rotate_xyz(npx, e, *misset) for e in np.eye(3)], axis=1)
-    return Rm.T @ A @ np.linalg.inv(B)
+    B, _, _ = reciprocal_from_cell(npx, *(np.float64(v[k]) for k in ("a_A", "b_A", "c_A")),
+                                   *(np.float64(v[k]) / RTD for k in ("alpha_deg", "beta_deg", "gamma_deg")))
+    misset_rad = [np.float64(v[k]) / RTD for k in ("misset_x_deg", "misset_y_deg", "misset_z_deg")]
+    return orientation_map((cr.a_star, cr.b_star, cr.c_star), B, misset_rad)
 
 
 @dataclass(frozen=True)
@@ -86,16 +84,26 @@ def differentiable_fields(exp, params: Parameters, *, constants: DeviceConstants
     if constants is None:
         constants = DeviceConstants.of(exp, xp, p.a_A.dtype, device_of(p.a_A), crystal_orientation(exp))
     k = constants
+    det = exp.detector
+    rotations = {name: getattr(p, f"{name}_deg") / RTD for name in ("rotx", "roty", "rotz", "twotheta")}
+    ratio = detector_ratio(xp, k.beam, k.basis0[2], rotations["rotx"], rotations["roty"], rotations["rotz"])
+    # BEAM pivot: -Xbeam/-Ybeam of the convention; SAMPLE pivot: the near point before the rotations
+    beam_xy = (p.beam_x_mm / 1000.0, p.beam_y_mm / 1000.0)
     fdet, sdet, odet, pix0, close, distance = detector_frame(
-        xp, exp.detector, distance_mm=p.distance_mm, beam_x_mm=p.beam_x_mm, beam_y_mm=p.beam_y_mm,
-        rotx_deg=p.rotx_deg, roty_deg=p.roty_deg, rotz_deg=p.rotz_deg, twotheta_deg=p.twotheta_deg,
-        beam=k.beam, twotheta_axis=k.twotheta_axis, basis0=k.basis0)
-    real, recip = crystal_vectors(
-        xp, a_A=p.a_A, b_A=p.b_A, c_A=p.c_A, alpha_deg=p.alpha_deg, beta_deg=p.beta_deg,
-        gamma_deg=p.gamma_deg, misset_deg=(p.misset_x_deg, p.misset_y_deg, p.misset_z_deg),
-        orientation=k.orientation)
-    cells = rotated_cells(xp, real, phi0_deg=p.phi0_deg, phistep_rad=exp.phi.phistep_rad,
-                          phisteps=exp.phi.phisteps, spindle=k.spindle, umats=k.umats)
+        xp, k.basis0, k.beam, k.twotheta_axis, **rotations, pivot=det.pivot, ratio=ratio,
+        distance_m=p.distance_mm / 1000.0, close_fs_m=beam_xy,
+        beam_fs_m=beam_centre_fs(det.convention, *beam_xy, det.pixel_size_m, det.detsize_s_m))
+
+    # the -cell path of the host set-up; for -mat crystals the constant U before the misset
+    reciprocal, V_cell, _ = reciprocal_from_cell(xp, p.a_A, p.b_A, p.c_A, p.alpha_deg / RTD,
+                                                 p.beta_deg / RTD, p.gamma_deg / RTD)
+    if k.orientation is not None:
+        reciprocal = tuple(rotate_umat(k.orientation, v) for v in reciprocal)
+    reciprocal = misset(xp, reciprocal, p.misset_x_deg / RTD, p.misset_y_deg / RTD, p.misset_z_deg / RTD)
+    real, recip, _, _ = real_from_reciprocal(xp, *reciprocal, cell_A=(p.a_A, p.b_A, p.c_A), V_cell=V_cell)
+    cells = rotated_cells(xp, tuple(v * 1e-10 for v in real), phi0_rad=p.phi0_deg / RTD,
+                          phistep_rad=exp.phi.phistep_rad, phisteps=exp.phi.phisteps, spindle=k.spindle,
+                          umats=k.umats)
 
     def flattened(c):                                    # (steps, D, 3, 3) -> (R, 3, 3)
         return xp.reshape(c, (-1, 3, 3))

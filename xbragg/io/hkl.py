@@ -17,8 +17,11 @@ from xbragg.errors import InputError
 from xbragg.io._text import parse_number, read_bytes, read_text
 from xbragg.io.atomic import atomic_write_bytes
 
-__all__ = ["HKLTable", "read_hkl", "write_fdump", "read_fdump", "MAX_GRID_CELLS",
+__all__ = ["HKLTable", "read_hkl", "write_fdump", "read_fdump", "FDUMP_NAME", "MAX_GRID_CELLS",
            "DENSE_MAX_CELLS", "MAX_F"]
+
+#: The reference's cache file, in the working directory (the command line's -dump default).
+FDUMP_NAME = "Fdump.bin"
 
 #: Largest number of grid cells a table may span (sparse tables; flat indices stay
 #: exact in float64); a file needing more almost certainly holds a wrong index.

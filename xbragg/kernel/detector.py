@@ -2,23 +2,7 @@
 from __future__ import annotations
 
 from ..backends import kernel_namespace_of
-
-
-def rotate_about_axes(xp, v, axis, angle):
-    """Rotate vectors ``v`` (..., 3) about unit ``axis`` (3,) by ``angle`` (...) radians.
-
-    Same formula and order as the reference ``rotate_axis``.
-    """
-    s = xp.sin(angle)
-    c = xp.cos(angle)
-    vx, vy, vz = v[..., 0], v[..., 1], v[..., 2]
-    ax, ay, az = axis[0], axis[1], axis[2]
-    d = (ax * vx + ay * vy + az * vz) * (1.0 - c)
-    return xp.stack([
-        ax * d + vx * c + (-az * vy + ay * vz) * s,
-        ay * d + vy * c + (az * vx - ax * vz) * s,
-        az * d + vz * c + (-ay * vx + ax * vy) * s,
-    ], axis=-1)
+from .vectors import rotate_axis
 
 
 def subpixel_positions(spix, fpix, sub_index, layer_offset_m, *, subpixel_size_m: float,
@@ -47,8 +31,8 @@ def subpixel_positions(spix, fpix, sub_index, layer_offset_m, *, subpixel_size_m
         # reference: treat the lab-frame y and z of the flat position as angles (rad) about
         # the slow then the fast axis, keeping every pixel at "distance" from the sample
         start = distance_m * beam
-        tmp = rotate_about_axes(xp, xp.broadcast_to(start, pos.shape), sdet, pos[..., 1] / distance_m)
-        pos = rotate_about_axes(xp, tmp, fdet, pos[..., 2] / distance_m)
+        tmp = rotate_axis(xp, xp.broadcast_to(start, pos.shape), sdet, pos[..., 1] / distance_m)
+        pos = rotate_axis(xp, tmp, fdet, pos[..., 2] / distance_m)
     return pos
 
 

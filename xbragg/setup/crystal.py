@@ -4,14 +4,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import array_api_compat.numpy as npx
 import numpy as np
 
 from ..constants import RTD
 from ..errors import InputError
 from ..io.matrix import read_mosflm_matrix
+from ..kernel.vectors import dot3
+from .geometry import magnitude, misset, real_from_reciprocal, reciprocal_from_cell
 from .options import SimulationOptions
-from .rotations import cross, dot, magnitude, rotate_xyz
-
 
 
 @dataclass(frozen=True)
@@ -48,45 +49,15 @@ class Crystal:
         return (magnitude(self.a) * self.Na, magnitude(self.b) * self.Nb, magnitude(self.c) * self.Nc)
 
 
-def _reciprocal_from_cell(cell: list[float], angles: list[float]) -> tuple[np.ndarray, ...]:
-    a, b, c = cell
-    alpha, beta, gamma = angles
-    aavg = (alpha + beta + gamma) / 2
-    skew = math.sin(aavg) * math.sin(aavg - alpha) * math.sin(aavg - beta) * math.sin(aavg - gamma)
-    skew = abs(skew)
-    V_cell = 2.0 * a * b * c * math.sqrt(skew)
+def _reciprocal_from_cell(cell: list[float], angles: list[float]) -> tuple[tuple[np.ndarray, ...], float]:
+    """Reciprocal vectors and volume of a ``-cell``, refusing an impossible one."""
+    with np.errstate(all="ignore"):     # a degenerate cell is refused below, by its values
+        vectors, V_cell, lengths = reciprocal_from_cell(npx, *cell, *angles)
     if V_cell <= 0.0:
-        raise InputError(f"impossible unit cell (volume {V_cell:g} A^3)", flag="-cell")
-    V_star = 1.0 / V_cell
-    a_star = b * c * math.sin(alpha) * V_star
-    b_star = c * a * math.sin(beta) * V_star
-    c_star = a * b * math.sin(gamma) * V_star
-    if a_star <= 0 or b_star <= 0 or c_star <= 0:
+        raise InputError(f"impossible unit cell (volume {float(V_cell):g} A^3)", flag="-cell")
+    if any(x <= 0 for x in lengths):
         raise InputError("impossible reciprocal cell lengths from these angles", flag="-cell")
-    cos_alpha_star = (math.cos(beta) * math.cos(gamma) - math.cos(alpha)) / (math.sin(beta) * math.sin(gamma))
-    cos_beta_star = (math.cos(gamma) * math.cos(alpha) - math.cos(beta)) / (math.sin(gamma) * math.sin(alpha))
-    cos_gamma_star = (math.cos(alpha) * math.cos(beta) - math.cos(gamma)) / (math.sin(alpha) * math.sin(beta))
-    sin_gamma_star = min(c * V_star / a_star / b_star, 1.0)
-    sin_gamma_star = max(sin_gamma_star, -1.0)
-    if cos_alpha_star * cos_alpha_star > 1.0:
-        cos_alpha_star = 1.0
-    if cos_beta_star * cos_beta_star > 1.0:
-        cos_beta_star = 1.0
-    if cos_gamma_star * cos_gamma_star > 1.0:
-        cos_gamma_star = 1.0
-    as_ = np.array([a_star, 0.0, 0.0])
-    bs_ = np.array([b_star * cos_gamma_star, b_star * sin_gamma_star, 0.0])
-    cs_ = np.array([c_star * cos_beta_star,
-                    c_star * (cos_alpha_star - cos_beta_star * cos_gamma_star) / sin_gamma_star,
-                    c_star * V_cell / (a * b * c * sin_gamma_star)])
-    return as_, bs_, cs_, V_cell
-
-
-def _rescale(v: np.ndarray, new_magnitude: float) -> np.ndarray:
-    old = magnitude(v)
-    if old <= 0.0:
-        old = 1.0
-    return np.array([new_magnitude / old * v[i] for i in range(3)])
+    return vectors, float(V_cell)
 
 
 def _angle(sin_v: float, cos_v: float) -> float:
@@ -142,7 +113,7 @@ def _build_crystal(opts: SimulationOptions, wavelength_m: float, *,
         if cell[2] <= 0:
             cell[2] = cell[0]
         angles = [x if x > 0 else math.pi / 2 for x in angles]
-        a_star, b_star, c_star, V_cell = _reciprocal_from_cell(cell, angles)
+        (a_star, b_star, c_star), V_cell = _reciprocal_from_cell(cell, angles)
         cell_input = (*cell, *(x * RTD for x in angles))
     if opts.mat_path is not None:
         # a matrix replaces the orientation (and, with -cell too, the reciprocal vectors)
@@ -150,46 +121,32 @@ def _build_crystal(opts: SimulationOptions, wavelength_m: float, *,
         scale = 1e-10 / wavelength_m
         a_star, b_star, c_star = (np.array([scale * v[i] for i in range(3)]) for v in raw)
 
-    misset = None
-    if misset_rad is not None or opts.misset_deg is not None:
-        if misset_rad is not None:
-            rx, ry, rz = (float(x) for x in misset_rad)
-            misset = (rx * RTD, ry * RTD, rz * RTD)
-        else:
-            misset = tuple(float(x) for x in opts.misset_deg)
-            rx, ry, rz = (x / RTD for x in misset)
-        a_star = rotate_xyz(a_star, rx, ry, rz)
-        b_star = rotate_xyz(b_star, rx, ry, rz)
-        c_star = rotate_xyz(c_star, rx, ry, rz)
-
-    a_star_cross_b_star = cross(a_star, b_star)
-    b_star_cross_c_star = cross(b_star, c_star)
-    c_star_cross_a_star = cross(c_star, a_star)
-    V_star = dot(a_star, b_star_cross_c_star)
-    if user_cell:
-        # force the user's cell lengths (reference: vector_rescale with a/V_cell)
-        b_star_cross_c_star = _rescale(b_star_cross_c_star, cell[0] / V_cell)
-        c_star_cross_a_star = _rescale(c_star_cross_a_star, cell[1] / V_cell)
-        a_star_cross_b_star = _rescale(a_star_cross_b_star, cell[2] / V_cell)
-        V_star = 1.0 / V_cell
+    misset_angles = None
+    if misset_rad is not None:
+        rx, ry, rz = (float(x) for x in misset_rad)
+        misset_angles = (rx * RTD, ry * RTD, rz * RTD)
+    elif opts.misset_deg is not None:
+        misset_angles = tuple(float(x) for x in opts.misset_deg)
+        rx, ry, rz = (x / RTD for x in misset_angles)
+    # the given cell's lengths and volume are forced on the real axes (reference -cell branch)
+    given_cell = dict(cell_A=cell, V_cell=V_cell) if user_cell else {}
+    with np.errstate(all="ignore"):     # a singular or overflowing matrix is refused by its values
+        if misset_angles is not None:
+            a_star, b_star, c_star = misset(npx, (a_star, b_star, c_star), rx, ry, rz)
+        (a, b, c), (a_star, b_star, c_star), V_cell, V_star = real_from_reciprocal(
+            npx, a_star, b_star, c_star, **given_cell)
     if V_star == 0.0:
         raise InputError("the orientation matrix is singular (zero reciprocal volume)", flag="-mat")
-    V_cell = 1.0 / V_star
-    a = np.array([V_cell * b_star_cross_c_star[i] for i in range(3)])
-    b = np.array([V_cell * c_star_cross_a_star[i] for i in range(3)])
-    c = np.array([V_cell * a_star_cross_b_star[i] for i in range(3)])
-    a_star = np.array([V_star * x for x in cross(b, c)])
-    b_star = np.array([V_star * x for x in cross(c, a)])
-    c_star = np.array([V_star * x for x in cross(a, b)])
+    V_cell, V_star = float(V_cell), float(V_star)
 
     la, lb, lc = magnitude(a), magnitude(b), magnitude(c)
     las, lbs, lcs = magnitude(a_star), magnitude(b_star), magnitude(c_star)
-    alpha = _angle(las * V_cell / lb / lc, dot(b, c) / lb / lc)
-    beta = _angle(lbs * V_cell / la / lc, dot(a, c) / la / lc)
-    gamma = _angle(lcs * V_cell / la / lb, dot(a, b) / la / lb)
-    alpha_s = _angle(la * V_star / lbs / lcs, dot(b_star, c_star) / lbs / lcs)
-    beta_s = _angle(lb * V_star / las / lcs, dot(a_star, c_star) / las / lcs)
-    gamma_s = _angle(lc * V_star / las / lbs, dot(a_star, b_star) / las / lbs)
+    alpha = _angle(las * V_cell / lb / lc, float(dot3(b, c)) / lb / lc)
+    beta = _angle(lbs * V_cell / la / lc, float(dot3(a, c)) / la / lc)
+    gamma = _angle(lcs * V_cell / la / lb, float(dot3(a, b)) / la / lb)
+    alpha_s = _angle(la * V_star / lbs / lcs, float(dot3(b_star, c_star)) / lbs / lcs)
+    beta_s = _angle(lb * V_star / las / lcs, float(dot3(a_star, c_star)) / las / lcs)
+    gamma_s = _angle(lc * V_star / las / lbs, float(dot3(a_star, b_star)) / las / lbs)
 
     a_m = np.array([x * 1e-10 for x in a])
     b_m = np.array([x * 1e-10 for x in b])
@@ -215,5 +172,5 @@ def _build_crystal(opts: SimulationOptions, wavelength_m: float, *,
         cell_A_deg=(la, lb, lc, alpha * RTD, beta * RTD, gamma * RTD),
         reciprocal_cell=(las, lbs, lcs, alpha_s * RTD, beta_s * RTD, gamma_s * RTD),
         volume_A3=V_cell, Na=Na, Nb=Nb, Nc=Nc, xtal_shape=opts.xtal_shape, fudge=opts.fudge,
-        misset_deg=misset, cell_input_A_deg=cell_input, from_matrix=opts.mat_path is not None,
+        misset_deg=misset_angles, cell_input_A_deg=cell_input, from_matrix=opts.mat_path is not None,
     )

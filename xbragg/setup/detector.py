@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import array_api_compat.numpy as npx
 import numpy as np
 
-from ..constants import DBL_MIN, RTD
+from ..constants import RTD
 from ..errors import InputError
+from ..kernel.vectors import cross3, dot3
+from .geometry import beam_centre_fs, detector_frame, detector_ratio, magnitude, unitize
 from .options import SimulationOptions
-from .rotations import cross, dot, magnitude, rotate_axis, rotate_xyz, unitize
 
 #: largest image xbragg renders (pixels); larger requests are input mistakes
 MAX_IMAGE_PIXELS = 1 << 31
@@ -127,22 +129,6 @@ def convention_pivot(convention: str, explicit: str | None = None) -> str:
     return (explicit or _DEFAULT_PIVOT[convention]).lower()
 
 
-def beam_centre_fs(convention: str, Xbeam, Ybeam, pixel: float, detsize_s: float):
-    """(Fbeam, Sbeam) along fast and slow from the convention's -Xbeam/-Ybeam.
-
-    Plain arithmetic, so it serves host floats and 0-d arrays (autograd) alike.
-    MOSFLM adds half a pixel and swaps the axes; DENZO swaps them; ADXV counts Y from
-    the far edge; XDS, DIALS and CUSTOM take them as they are.
-    """
-    if convention == "ADXV":
-        return Xbeam, detsize_s - Ybeam
-    if convention == "MOSFLM":
-        return Ybeam + 0.5 * pixel, Xbeam + 0.5 * pixel
-    if convention == "DENZO":
-        return Ybeam, Xbeam
-    return Xbeam, Ybeam
-
-
 def detector_size(opts: SimulationOptions) -> tuple[int, int, float, float, float]:
     """Pixel counts, detector size and pixel size (reference "fill in blanks")."""
     pixel = opts.pixel_size_m if opts.pixel_size_m is not None else 0.1e-3
@@ -248,14 +234,14 @@ def build_detector(opts: SimulationOptions) -> DetectorGeometry:
     odet, odet_len = unitize(odet)
     if odet_len != 1.0:
         # reference: "auto-generating odet_vector" from fdet x sdet
-        odet, _ = unitize(cross(fdet, sdet))
+        odet, _ = unitize(cross3(fdet, sdet))
     polar, _ = unitize(polar)
     spindle, _ = unitize(spindle)
     for name, v in (("-beam_vector", beam), ("-fdet_vector", fdet), ("-sdet_vector", sdet),
                     ("-spindle_axis", spindle)):
         if not np.any(v):
             raise InputError("vector must not be zero", flag=name)
-    if magnitude(cross(fdet, sdet)) < _PARALLEL:
+    if magnitude(cross3(fdet, sdet)) < _PARALLEL:
         raise InputError(f"the fast axis {_show(fdet)} and the slow axis {_show(sdet)} are parallel: "
                          "the detector has no area", flag="-fdet_vector, -sdet_vector")
 
@@ -264,38 +250,28 @@ def build_detector(opts: SimulationOptions) -> DetectorGeometry:
     rotz = opts.detector_rotz_deg / RTD
     twotheta = opts.twotheta_deg / RTD
 
-    ratio = dot(beam, rotate_xyz(odet, rotx, roty, rotz))
-    if ratio == 0.0:
-        ratio = DBL_MIN
+    ratio = float(detector_ratio(npx, beam, odet, rotx, roty, rotz))
     if not _is_set(close_distance):
         close_distance = abs(ratio * distance)
     distance = close_distance / ratio
 
     fdet0, sdet0, odet0, Fclose0, Sclose0 = fdet, sdet, odet, Fclose, Sclose
     distance0 = distance
-    pix0 = np.zeros(3)
-    if pivot == "sample":
-        pix0 = np.array([-Fclose * fdet[i] - Sclose * sdet[i] + close_distance * odet[i] for i in range(3)])
-        pix0 = rotate_xyz(pix0, rotx, roty, rotz)
-        pix0 = rotate_axis(pix0, tt_axis, twotheta)
-    fdet = rotate_axis(rotate_xyz(fdet, rotx, roty, rotz), tt_axis, twotheta)
-    sdet = rotate_axis(rotate_xyz(sdet, rotx, roty, rotz), tt_axis, twotheta)
-    odet = rotate_axis(rotate_xyz(odet, rotx, roty, rotz), tt_axis, twotheta)
-    if pivot == "beam":
-        pix0 = np.array([-Fbeam * fdet[i] - Sbeam * sdet[i] + distance * beam[i] for i in range(3)])
-
-    Fclose = -dot(pix0, fdet)
-    Sclose = -dot(pix0, sdet)
-    close_distance = dot(pix0, odet)
+    fdet, sdet, odet, pix0, close_distance, distance = detector_frame(
+        npx, (fdet, sdet, odet), beam, tt_axis, rotx=rotx, roty=roty, rotz=rotz, twotheta=twotheta,
+        pivot=pivot, ratio=ratio, distance_m=distance, close_distance_m=close_distance,
+        beam_fs_m=(Fbeam, Sbeam), close_fs_m=(Fclose, Sclose))
+    close_distance, distance = float(close_distance), float(distance)
+    Fclose = -float(dot3(pix0, fdet))
+    Sclose = -float(dot3(pix0, sdet))
     if not abs(close_distance) >= _NEAR_PLANE * pixel:
         _refuse_plane_through_sample(opts, close_distance, pivot)
-    impact = np.array([close_distance / ratio * beam[i] - pix0[i] for i in range(3)])
-    Fbeam = dot(fdet, impact)
-    Sbeam = dot(sdet, impact)
-    distance = close_distance / ratio
-    dials_origin = np.array([1000.0 * dot(pix0, np.array([0.0, 0.0, 1.0])),
-                             1000.0 * dot(pix0, np.array([0.0, 1.0, 0.0])),
-                             1000.0 * dot(pix0, np.array([-1.0, 0.0, 0.0]))])
+    impact = close_distance / ratio * beam - pix0
+    Fbeam = float(dot3(fdet, impact))
+    Sbeam = float(dot3(sdet, impact))
+    dials_origin = np.array([1000.0 * float(dot3(pix0, np.array([0.0, 0.0, 1.0]))),
+                             1000.0 * float(dot3(pix0, np.array([0.0, 1.0, 0.0]))),
+                             1000.0 * float(dot3(pix0, np.array([-1.0, 0.0, 0.0])))])
 
     return DetectorGeometry(
         convention=convention, pivot=pivot, fpixels=fpixels, spixels=spixels, pixel_size_m=pixel,

@@ -10,6 +10,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
+import array_api_compat.numpy as npx
 import numpy as np
 
 from ..constants import AVOGADRO, DEFAULT_FLUENCE, R_E_SQR_M2, RTD, WATER_F, WATER_MW
@@ -21,10 +22,10 @@ from ..io.smv import SMVImage, header_float, read_smv
 from ..io.sources import read_source_file
 from .crystal import Crystal, build_crystal
 from .detector import DetectorGeometry, build_detector
+from .geometry import rotated_cells
 from .options import SimulationOptions
 from .reference_behaviour import detect_behaviours
 from .random_numbers import Ran1, ShuffleTable, clock_seed, mosaic_umats, random_misset
-from .rotations import rotate_axis, rotate_umat
 from .sampling import PhiSchedule, Sources, ThicknessSampling, build_sources, phi_schedule, thickness_sampling
 
 
@@ -209,7 +210,7 @@ _LIMIT_FLAGS = "--memory-limit (memory_limit_bytes)"
 
 
 def _write_cache(path: str, table: HKLTable, messages: list[str]) -> None:
-    """Write the Fdump.bin cache; the reference only warns when it cannot be written.
+    """Write the structure-factor cache; the reference only warns when it cannot be written.
 
     A sparse table is not written: the format is a dense grid (gigabytes for a few
     reflections with large indices); a cache already there is left as it is.
@@ -226,30 +227,33 @@ def _write_cache(path: str, table: HKLTable, messages: list[str]) -> None:
 
 
 def load_structure_factors(opts: SimulationOptions, messages: list[str] | None = None, *,
-                           memory_limit_bytes: int | None = None) -> HKLTable | None:
-    """Read -hkl, or the Fdump.bin cache when -hkl is absent.
+                           memory_limit_bytes: int | None = None,
+                           hkl_cache: str | os.PathLike[str] | None = None) -> HKLTable | None:
+    """Read -hkl; without it, the cache ``hkl_cache`` (``Fdump.bin`` format) if one is named and exists.
 
-    Reading the cache appends a line naming it and its index ranges to ``messages``
-    (it may come from another run in the same directory).  A cache whose table
-    would exceed ``memory_limit_bytes`` is refused before it is read.
-    Writing the cache is left to :func:`build_experiment`, which does it only once
-    every input has been checked, so that a failed run leaves no file.
+    ``None`` when there is neither and ``opts.default_F`` is not zero.  Reading the
+    cache appends a line naming it and its index ranges to ``messages`` (it may come
+    from another run in the same directory).  A cache whose table would exceed
+    ``memory_limit_bytes`` is refused before it is read.  Nothing is written here:
+    :func:`build_experiment` writes the cache, only once every input has been checked,
+    so that a failed run leaves no file.
     """
     if opts.hkl_path is not None:
         return read_hkl(opts.hkl_path, opts.default_F, flag="-hkl")
-    if os.path.exists(opts.fdump_path):
+    cache = None if hkl_cache is None else os.fspath(hkl_cache)
+    if cache is not None and os.path.exists(cache):
         # the file, its copy without the padding planes, and the render's copies
-        check_memory(3 * os.path.getsize(opts.fdump_path), memory_limit_bytes,
-                     what=f"the structure-factor cache {opts.fdump_path}",
+        check_memory(3 * os.path.getsize(cache), memory_limit_bytes,
+                     what=f"the structure-factor cache {cache}",
                      change="delete it and give -hkl", limit_flag=_LIMIT_FLAGS)
-        table = read_fdump(opts.fdump_path)
+        table = read_fdump(cache)
         if messages is not None:
-            messages.append(f"reading Fs from {opts.fdump_path} (cache of an earlier run with -hkl): "
+            messages.append(f"reading Fs from {cache} (cache of an earlier run with -hkl): "
                             + table.describe())
         return table
     if opts.default_F == 0.0:
-        raise InputError(f"no structure factors: give -hkl FILE, or -default_F F (no {opts.fdump_path} "
-                         "cache in the working directory)", flag="-hkl")
+        where = "" if cache is None else f" (no {cache} cache in the working directory)"
+        raise InputError(f"no structure factors: give -hkl FILE, or -default_F F{where}", flag="-hkl")
     return None
 
 
@@ -282,24 +286,31 @@ def mosaic_domains(opts: SimulationOptions, table: ShuffleTable, messages: list[
 
 
 def build_experiment(opts: SimulationOptions, *, explicit: set[str] | None = None,
-                     memory_limit_bytes: int | None = None) -> Experiment:
+                     memory_limit_bytes: int | None = None,
+                     hkl_cache: str | os.PathLike[str] | None = None) -> Experiment:
     """Resolve every default and auto-selection rule of the reference into an :class:`Experiment`.
 
+    Only the files that ``opts`` names are read, and none is written, unless
+    ``hkl_cache`` names a structure-factor cache (the command line's ``-dump``,
+    ``Fdump.bin`` by default): then, as the reference does, it is written after
+    ``opts.hkl_path`` is read (dense tables only), and read in its place when
+    ``opts.hkl_path`` is ``None`` and the file exists.
     Extreme values whose arithmetic under- or overflows (a -cell of 1e-300, a zero
     -beamsize with -flux) are reported as an :class:`InputError`, not a traceback.
     ``memory_limit_bytes``: refuse (:class:`InputError`) a structure-factor table, or a
     table and detector image (float32, twice), that would need more (see
-    :mod:`xbragg.memory`), before ``Fdump.bin`` is written; ``None``: no limit.
+    :mod:`xbragg.memory`), before the cache is written; ``None``: no limit.
     """
     try:
-        return _build_experiment(opts, explicit, memory_limit_bytes)
+        return _build_experiment(opts, explicit, memory_limit_bytes, hkl_cache)
     except ArithmeticError as exc:
         raise InputError(f"the values given lead to numbers out of range ({exc}); check the cell "
                          "(-cell, -mat), lengths and sizes for extreme values") from None
 
 
 def _build_experiment(opts: SimulationOptions, explicit: set[str] | None,
-                      memory_limit_bytes: int | None) -> Experiment:
+                      memory_limit_bytes: int | None,
+                      hkl_cache: str | os.PathLike[str] | None) -> Experiment:
     messages: list[str] = []
     opts, mask = resolve_headers(opts, explicit)
 
@@ -358,11 +369,11 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None,
                          "it follows from the crystal size, -lambda, -distance and -pixel: check those, "
                          "or give -oversample", flag="-oversample")
 
-    hkl = load_structure_factors(opts, messages, memory_limit_bytes=memory_limit_bytes)
+    hkl = load_structure_factors(opts, messages, memory_limit_bytes=memory_limit_bytes, hkl_cache=hkl_cache)
     check_memory(table_bytes(hkl), memory_limit_bytes, what="the structure-factor table",
                  change="check the indices in -hkl", limit_flag=_LIMIT_FLAGS)
     # any render holds the whole detector image at least twice (float32 at best): refused
-    # here, a run too large writes no Fdump.bin either
+    # here, a run too large writes no cache either
     full_pixels = detector.fpixels * detector.spixels
     check_memory(table_bytes(hkl) + image_bytes(0, full_pixels, 4), memory_limit_bytes,
                  what=f"the image of a {detector.fpixels}x{detector.spixels}-pixel detector",
@@ -375,18 +386,9 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None,
     sources = build_sources(opts, wavelength, detector.beam, detector.polar_vector, file_rows)
 
     umats, mosaic_spread = mosaic_domains(opts, table, messages)
-    cells = np.empty((phi.phisteps, umats.shape[0], 3, 3))
-    a0, b0, c0 = crystal.a, crystal.b, crystal.c
-    for i, angle in enumerate(phi.angles_rad):
-        if angle != 0.0:
-            ap, bp, cp = (rotate_axis(v, detector.spindle_axis, float(angle)) for v in (a0, b0, c0))
-        else:
-            ap, bp, cp = a0, b0, c0
-        for m in range(umats.shape[0]):
-            if mosaic_spread > 0.0:
-                cells[i, m] = [rotate_umat(v, umats[m]) for v in (ap, bp, cp)]
-            else:
-                cells[i, m] = [ap, bp, cp]
+    cells = rotated_cells(npx, (crystal.a, crystal.b, crystal.c), phi0_rad=phi.phi0_rad,
+                          phistep_rad=phi.phistep_rad, phisteps=phi.phisteps, spindle=detector.spindle_axis,
+                          umats=umats if mosaic_spread > 0.0 else None)
 
     xmin, xmax, ymin, ymax = opts.roi if opts.roi is not None else (-1, -1, -1, -1)
     roi = (xmin if xmin >= 0 else 0, xmax if xmax >= 0 else detector.fpixels,
@@ -394,8 +396,9 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None,
     if mask is not None and mask.shape != (detector.spixels, detector.fpixels):
         raise InputError(f"mask is {mask.shape[1]}x{mask.shape[0]} pixels but the detector is "
                          f"{detector.fpixels}x{detector.spixels}", flag="-mask", path=opts.mask_path)
-    if opts.hkl_path is not None and hkl is not None:
-        _write_cache(opts.fdump_path, hkl, messages)  # only now: every input has been read and checked
+    if hkl_cache is not None and opts.hkl_path is not None:
+        # only now: every input has been read and checked
+        _write_cache(os.fspath(hkl_cache), hkl, messages)
     phi_carryover = opts.phi_carryover or opts.c_parity
     notes = tuple(b.note for b in detect_behaviours(opts, detector, thickness, phi) if not b.reproduced)
 

@@ -41,7 +41,6 @@ class SimulationOptions:
 
     # --- structure factors -----------------------------------------------------
     hkl_path: Optional[str] = None
-    fdump_path: str = "Fdump.bin"
     default_F: float = 0.0
     interpolate: Optional[bool] = None                   # None: auto (any N <= 2)
 

@@ -36,10 +36,12 @@ import math
 import struct
 from dataclasses import dataclass, field
 
+import array_api_compat.numpy as npx
 import numpy as np
 
+from ..kernel.vectors import axis_angle_umat, cross3
+from .geometry import unitize
 from .powf import powf
-from .rotations import cross, unitize
 
 __all__ = [
     "IA", "IM", "AM", "IQ", "IR", "NTAB", "NDIV", "RNMX",
@@ -379,24 +381,7 @@ def mosaic_rotation_umat(mosaicity: float, gen: Ran1) -> np.ndarray:
     v1 = xyrad * math.sin(math.pi * r1)
     v2 = xyrad * math.cos(math.pi * r1)
     v3 = r2
-    t1 = math.cos(rot)
-    t2 = 1.0 - t1
-    t3 = v1 * v1
-    t6 = t2 * v1
-    t7 = t6 * v2
-    t8 = math.sin(rot)
-    t9 = t8 * v3
-    t11 = t6 * v3
-    t12 = t8 * v2
-    t15 = v2 * v2
-    t19 = t2 * v2 * v3
-    t20 = t8 * v1
-    t24 = v3 * v3
-    return np.array([
-        [t1 + t2 * t3, t7 - t9, t11 + t12],
-        [t7 + t9, t1 + t2 * t15, t19 - t20],
-        [t11 - t12, t19 + t20, t1 + t2 * t24],
-    ])
+    return axis_angle_umat(npx, (v1, v2, v3), rot)
 
 
 def _unit_if_positive(v: np.ndarray) -> tuple[np.ndarray, float]:
@@ -421,7 +406,7 @@ def _normalise_rows(u: list[np.ndarray]) -> list[float]:
 
 def _crosses(u: list[np.ndarray]) -> list[np.ndarray]:
     """Normalised x cross y, y cross z and z cross x of the rows of ``u``."""
-    return [_unit_if_positive(cross(a, b))[0] for a, b in ((u[0], u[1]), (u[1], u[2]), (u[2], u[0]))]
+    return [_unit_if_positive(cross3(a, b))[0] for a, b in ((u[0], u[1]), (u[1], u[2]), (u[2], u[0]))]
 
 
 def umat2misset(umat: np.ndarray) -> tuple[float, float, float]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import array_api_compat.numpy as npx
 import numpy as np
 
 from ..errors import InputError
+from ..kernel.vectors import cross3, rotate_axis
+from .geometry import unitize
 from .options import SimulationOptions
-from .rotations import rotate_axis, unitize
 
 
 def _neg(x):
@@ -231,9 +233,7 @@ def build_sources(opts: SimulationOptions, wavelength_m: float, beam: np.ndarray
             weights.append(1.0 if math.isnan(w) else w)
             lambdas.append(wavelength_m if math.isnan(lam) else lam)
     else:
-        vert, _ = unitize(np.array([beam[1] * polar_vector[2] - beam[2] * polar_vector[1],
-                                    beam[2] * polar_vector[0] - beam[0] * polar_vector[2],
-                                    beam[0] * polar_vector[1] - beam[1] * polar_vector[0]]))
+        vert, _ = unitize(cross3(beam, polar_vector))
         offsets = []
         for hi in range(hsteps):
             for vi in range(vsteps):
@@ -250,7 +250,7 @@ def build_sources(opts: SimulationOptions, wavelength_m: float, beam: np.ndarray
         weight = 1.0 / nsrc if nsrc else 0.0
         for hdiv, vdiv in offsets:
             v = np.array([-SOURCE_DISTANCE_M * beam[i] for i in range(3)])
-            v = rotate_axis(rotate_axis(v, polar_vector, vdiv), vert, hdiv)
+            v = rotate_axis(npx, rotate_axis(npx, v, polar_vector, vdiv), vert, hdiv)
             for di in range(dsteps):
                 positions.append(list(v))
                 lambdas.append(wavelength_m * (1.0 + dstep * di - disp / 2.0))
