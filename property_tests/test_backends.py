@@ -126,7 +126,10 @@ def test_output_has_requested_dtype_and_device(backend, device, spec, dtype):
     from array_api_compat import device as device_of
     exp = spec.build()
     xp = namespace(backend)
-    img = xbragg.render(exp, backend=backend, device=device, dtype=dtype).image
+    # only the type and place of the result matter here: the drawn experiments include the
+    # reference's per-sub-pixel products, which can leave float32's range (inf pixels)
+    with np.errstate(over="ignore", invalid="ignore"):
+        img = xbragg.render(exp, backend=backend, device=device, dtype=dtype).image
     assert img.dtype == getattr(xp, dtype)
     assert tuple(img.shape) == (exp.detector.spixels, exp.detector.fpixels)
     want = resolve_device(xp, backend, device)

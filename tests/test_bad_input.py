@@ -19,7 +19,9 @@ import pytest
 
 from xbragg.cli.main import main
 
-GOLDEN = Path(__file__).resolve().parent / "reference"  # the golden cases (tests/reference/README.md)
+from cli_refusal import expect_refusal
+from golden import GOLDEN
+
 INPUTS = GOLDEN / "inputs"
 
 OUT = "out.bin"
@@ -55,17 +57,7 @@ def work(tmp_path, monkeypatch):
 
 
 def _fail(argv, capsys) -> str:
-    """Run the CLI expecting a bad-input failure; return the single stderr message."""
-    status = main(argv)
-    captured = capsys.readouterr()
-    assert status == 2, captured
-    err = captured.err.strip()
-    assert err.startswith("xbragg: error: "), err
-    assert "Traceback" not in err
-    assert len(err.splitlines()) == 1, err          # one message
-    assert not Path(OUT).exists(), "a failed run must not create the output file"
-    assert not any(p.name.startswith(".xbragg-") for p in Path(".").iterdir()), "temporary file left"
-    return err
+    return expect_refusal(argv, capsys, OUT)
 
 
 def test_valid_base_run_succeeds(work, capsys):

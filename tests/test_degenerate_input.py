@@ -27,6 +27,8 @@ from xbragg.setup.experiment import build_experiment
 from xbragg.setup.options import SimulationOptions
 from xbragg.setup.geometry import unitize
 
+from cli_refusal import expect_refusal
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = "out.bin"
 BASE = ["-cell", "100", "100", "100", "90", "90", "90", "-lambda", "6.2", "-N", "5", "-detpixels", "16",
@@ -40,14 +42,7 @@ def work(tmp_path, monkeypatch):
 
 
 def _fail(argv, capsys) -> str:
-    """Run the CLI expecting a refusal: exit 2, one stderr line, no output file; returns the line."""
-    status = main(argv)
-    captured = capsys.readouterr()
-    assert status == 2, captured
-    err = captured.err.strip()
-    assert err.startswith("xbragg: error: ") and len(err.splitlines()) == 1, err
-    assert not Path(OUT).exists()
-    return err
+    return expect_refusal(argv, capsys, OUT)
 
 
 AS_LIMIT = 6 * 2**30

@@ -19,6 +19,7 @@ from xbragg.errors import InputError
 from xbragg.setup.crystal import build_crystal
 
 from golden import GOLDEN, case
+from reference_formulas import rotate_xyz
 
 RTD = 180.0 / math.pi
 MATRIX = GOLDEN / "inputs" / "A.mat"
@@ -26,14 +27,6 @@ MATRIX = GOLDEN / "inputs" / "A.mat"
 
 def crystal(flags: str, wavelength_A: float = 1.0):
     return build_crystal(xbragg.options_from_flags(flags), wavelength_A * 1e-10)
-
-
-def rotate_xyz(v, rx, ry, rz):
-    c, s = math.cos, math.sin
-    Rx = np.array([[1, 0, 0], [0, c(rx), -s(rx)], [0, s(rx), c(rx)]])
-    Ry = np.array([[c(ry), 0, s(ry)], [0, 1, 0], [-s(ry), 0, c(ry)]])
-    Rz = np.array([[c(rz), -s(rz), 0], [s(rz), c(rz), 0], [0, 0, 1]])
-    return Rz @ Ry @ Rx @ np.asarray(v, dtype=float)
 
 
 def reciprocal_of_cell(a, b, c, alpha_deg, beta_deg, gamma_deg):

@@ -19,6 +19,7 @@ import xbragg
 from xbragg.setup.detector import build_detector
 
 from golden import GOLDEN, case
+from reference_formulas import rotate_xyz
 
 RTD = 180.0 / math.pi
 # the reference's vectors of each named convention: beam, fdet, sdet, odet, two-theta axis
@@ -58,14 +59,6 @@ def beam_fs(convention: str, x: float, y: float) -> tuple[float, float]:
     if convention == "ADXV":
         return x, DETSIZE_S - y
     return x, y                                                  # XDS, DIALS, CUSTOM
-
-
-def rotate_xyz(v, rx, ry, rz):
-    c, s = math.cos, math.sin
-    Rx = np.array([[1, 0, 0], [0, c(rx), -s(rx)], [0, s(rx), c(rx)]])
-    Ry = np.array([[c(ry), 0, s(ry)], [0, 1, 0], [-s(ry), 0, c(ry)]])
-    Rz = np.array([[c(rz), -s(rz), 0], [s(rz), c(rz), 0], [0, 0, 1]])
-    return Rz @ Ry @ Rx @ np.asarray(v, dtype=float)
 
 
 def rodrigues(v, k, t):
