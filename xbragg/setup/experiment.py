@@ -67,7 +67,7 @@ class Experiment:
     mask: np.ndarray | None             # (spixels, fpixels) bool: True = render
     phi_carryover: bool
     messages: tuple[str, ...] = field(default=())
-    #: one line each: where this image differs from what the reference would draw (setup.parity)
+    #: one line each: where this image differs from what the reference would draw (setup.reference_behaviour)
     notes: tuple[str, ...] = field(default=())
     #: evaluate the sensor capture fraction even without a sensor thickness, as the reference does
     #: with -oversample_thick (exp(0) - exp(0) = 0: an all-zero image); set by c_parity
