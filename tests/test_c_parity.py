@@ -32,12 +32,9 @@ BEHAVIOURS = {
     "zero_capture": ("-oversample_thick", "all-zero image"),
 }
 
+# a run with -hkl writes the Fdump.bin cache in the working directory
+pytestmark = pytest.mark.usefixtures("scratch_directory")
 
-
-@pytest.fixture(autouse=True)
-def _scratch_directory(tmp_path, monkeypatch):
-    """Run in a scratch directory: a run with -hkl writes the Fdump.bin cache in the working directory."""
-    monkeypatch.chdir(tmp_path)
 
 def _xbragg(tmp_path: Path, flags: list[str]) -> tuple[np.ndarray, list[str]]:
     """xbragg's float image (64x64) and its note lines."""
