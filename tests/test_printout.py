@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from golden import GOLDEN
+from golden import EXTRA, GOLDEN
 from xbragg.cli.main import run
 from xbragg.cli.parse import parse_args
 
-EXTRA = Path(__file__).resolve().parent / "reference_extra"
 INPUTS = GOLDEN / "inputs"
 NB_C_BIN = os.environ.get("NB_C_BIN")
 BLOCK_LINES = 14
