@@ -10,10 +10,9 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+from ..constants import HC_EV_A
 from ..io.hkl import FDUMP_NAME
 from ..setup.options import SimulationOptions
-
-CUSTOM_FLAGS_CONVENTION = "CUSTOM"
 
 
 @dataclass(frozen=True)
@@ -119,7 +118,7 @@ def _N(opts, settings, values):
 
 
 def _energy(opts, settings, values):
-    opts.wavelength_m = (12398.42 / values[0]) / 1.0e10
+    opts.wavelength_m = (HC_EV_A / values[0]) / 1.0e10
 
 
 def _shape(name: str):
