@@ -1,4 +1,4 @@
-"""Shared fixtures: backends to run on, skipped cleanly when not installed."""
+"""Shared fixtures: backends to run on (skipped cleanly when not installed), a scratch directory."""
 from __future__ import annotations
 
 import pytest
@@ -10,3 +10,10 @@ def backend(request):
     if request.param == "torch":
         pytest.importorskip("torch")
     return request.param
+
+
+@pytest.fixture
+def scratch_directory(tmp_path, monkeypatch):
+    """Run in ``tmp_path``: for runs that write into the working directory (the Fdump.bin cache)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -20,6 +20,8 @@ from xbragg.tools.trace_diff import DEFAULT_RTOL, Entry, compare_entries, format
 GOLDEN = Path(__file__).resolve().parent / "reference"
 #: the original golden data beside the project (may be absent, as on a fresh clone)
 SHARED_GOLDEN = Path(__file__).resolve().parents[1] / ".." / "shared" / "golden"
+#: reference outputs beyond the golden cases (see its README.md)
+EXTRA = Path(__file__).resolve().parent / "reference_extra"
 
 # cases the reference rendered with its phi carry-over: run with --phi-carryover
 CARRYOVER = {"phi_from_zero", "supervisor_roi", "supervisor_full"}
@@ -57,6 +59,12 @@ SUM_RATIO_TOL = 1e-6
 def cases() -> list[dict]:
     """Every case of cases.json."""
     return json.loads((GOLDEN / "cases.json").read_text())
+
+
+def extra_image(name: str, size: int) -> np.ndarray:
+    """A stored reference image of tests/reference_extra/, (size, size) float32."""
+    raw = gzip.decompress((EXTRA / name / "float.bin.gz").read_bytes())
+    return np.frombuffer(raw, dtype="<f4").reshape(size, size)
 
 
 def case(name: str) -> dict:

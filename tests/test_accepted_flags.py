@@ -17,12 +17,9 @@ from xbragg.io.stol import read_stol_file
 INPUTS = GOLDEN / "inputs"
 SMALL = "-cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 16 -distance 50".split()
 
+# a run with -hkl writes the Fdump.bin cache in the working directory
+pytestmark = pytest.mark.usefixtures("scratch_directory")
 
-
-@pytest.fixture(autouse=True)
-def _scratch_directory(tmp_path, monkeypatch):
-    """Run in a scratch directory: a run with -hkl writes the Fdump.bin cache in the working directory."""
-    monkeypatch.chdir(tmp_path)
 
 def _run(tmp_path: Path, flags: list[str]) -> tuple[np.ndarray, list[str]]:
     out = io.StringIO()

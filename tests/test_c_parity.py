@@ -1,7 +1,6 @@
 """--c-parity: every known behaviour of nanoBragg.c at once; without it, a note names each difference."""
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import shutil
@@ -11,14 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from golden import compare, within_tolerance
+from golden import compare, extra_image, within_tolerance
 from xbragg.cli.main import main, run
 from xbragg.cli.parse import c_atof, help_text, parse_args
 from xbragg.kernel.lattice import lattice_factor, sinc3, sinc3_direct, sincg, sincg_direct
 from xbragg.setup.experiment import build_experiment
 from xbragg.setup.options import SimulationOptions
 
-EXTRA = Path(__file__).resolve().parent / "reference_extra"
 BASE = "-cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 64 -distance 50".split()
 NB_C_BIN = os.environ.get("NB_C_BIN")
 needs_reference = pytest.mark.skipif(not NB_C_BIN, reason="set NB_C_BIN to the reference nanoBragg binary")
@@ -32,12 +30,9 @@ BEHAVIOURS = {
     "zero_capture": ("-oversample_thick", "all-zero image"),
 }
 
+# a run with -hkl writes the Fdump.bin cache in the working directory
+pytestmark = pytest.mark.usefixtures("scratch_directory")
 
-
-@pytest.fixture(autouse=True)
-def _scratch_directory(tmp_path, monkeypatch):
-    """Run in a scratch directory: a run with -hkl writes the Fdump.bin cache in the working directory."""
-    monkeypatch.chdir(tmp_path)
 
 def _xbragg(tmp_path: Path, flags: list[str]) -> tuple[np.ndarray, list[str]]:
     """xbragg's float image (64x64) and its note lines."""
@@ -50,8 +45,7 @@ def _xbragg(tmp_path: Path, flags: list[str]) -> tuple[np.ndarray, list[str]]:
 
 
 def _stored(name: str) -> np.ndarray:
-    raw = gzip.decompress((EXTRA / name / "float.bin.gz").read_bytes())
-    return np.frombuffer(raw, dtype="<f4").reshape(64, 64)
+    return extra_image(name, 64)
 
 
 def _reference(tmp_path: Path, flags: list[str]) -> np.ndarray:

@@ -37,7 +37,6 @@ NO_CELL = ["-default_F", "100", "-distance", "100", "-lambda", "6.2", "-N", "5",
            "-noprogress"]
 BASE = ["-cell", "100", "100", "100", "90", "90", "90"] + NO_CELL
 FLOAT_BYTES = 16 * 16 * 4
-DEFAULT_OUTPUTS = ("floatimage.bin", "intimage.img", "noiseimage.img", "image.pgm")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ also run through the reference program itself.
 """
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import subprocess
@@ -18,10 +17,9 @@ import numpy as np
 import pytest
 
 import xbragg
-from golden import compare, within_tolerance
+from golden import compare, extra_image, within_tolerance
 from xbragg.cli.main import run
 
-EXTRA = Path(__file__).resolve().parent / "reference_extra"
 BASE = ("-cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 48 -lambda 1 -distance 50 "
         "-misset 10 20 30")
 SOURCES = " -hdivrange 0.2 -hdivsteps 3"
@@ -43,8 +41,7 @@ NB_C_BIN = os.environ.get("NB_C_BIN")
 
 
 def _stored(name: str) -> np.ndarray:
-    raw = gzip.decompress((EXTRA / name / "float.bin.gz").read_bytes())
-    return np.frombuffer(raw, dtype="<f4").reshape(48, 48)
+    return extra_image(name, 48)
 
 
 def _xbragg(flags: str, workdir: Path, monkeypatch, *extra: str) -> np.ndarray:

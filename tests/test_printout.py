@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from golden import GOLDEN
+from golden import EXTRA, GOLDEN
 from xbragg.cli.main import run
 from xbragg.cli.parse import parse_args
 
-EXTRA = Path(__file__).resolve().parent / "reference_extra"
 INPUTS = GOLDEN / "inputs"
 NB_C_BIN = os.environ.get("NB_C_BIN")
 BLOCK_LINES = 14
@@ -61,11 +60,9 @@ def assert_blocks_match(ours: list[list[str]], ref: list[list[str]]) -> None:
             assert _same_line(a, b), f"\nours: {a!r}\nref:  {b!r}"
 
 
+# a run with -hkl writes the Fdump.bin cache in the working directory
+pytestmark = pytest.mark.usefixtures("scratch_directory")
 
-@pytest.fixture(autouse=True)
-def _scratch_directory(tmp_path, monkeypatch):
-    """Run in a scratch directory: a run with -hkl writes the Fdump.bin cache in the working directory."""
-    monkeypatch.chdir(tmp_path)
 
 def _xbragg(tmp_path: Path, flags: list[str]) -> str:
     out = io.StringIO()

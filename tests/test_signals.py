@@ -18,6 +18,8 @@ import pytest
 
 from xbragg.render.plan import PROCESS_MIN_EVALUATIONS, available_cores
 
+from processes import live_children, process_state
+
 ROOT = Path(__file__).resolve().parents[1]
 # 2048^2 pixels x 16^2 sub-pixels: about 1e9 evaluations, far more than PROCESS_MIN_EVALUATIONS per
 # worker, and minutes of work on two cores: the signal always arrives mid-render
@@ -39,29 +41,9 @@ def _env() -> dict:
     return env
 
 
-def _stat(pid: int) -> tuple[str, int] | None:
-    """(state, parent pid) of ``pid`` from /proc, or None when it is gone."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2:].split()    # the command name may hold spaces
-    return fields[0], int(fields[1])
-
-
-def _children(pid: int) -> set[int]:
-    kids = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            info = _stat(int(entry))
-            if info is not None and info[1] == pid and info[0] != "Z":
-                kids.add(int(entry))
-    return kids
-
-
 def _running(pid: int) -> bool:
     """Still running: not gone and not a zombie (exited, waiting for a parent to reap it)."""
-    info = _stat(pid)
+    info = process_state(pid)
     return info is not None and info[0] != "Z"
 
 
@@ -72,7 +54,7 @@ def _start_render(work: Path, **popen) -> tuple[subprocess.Popen, set[int]]:
     deadline = time.monotonic() + 60
     workers: set[int] = set()
     while time.monotonic() < deadline:
-        now = _children(proc.pid)
+        now = live_children(proc.pid)
         if len(now) >= 2 and now == workers:      # the same workers twice in a row: all forked
             return proc, workers
         workers = now

@@ -9,22 +9,13 @@ import pytest
 
 from xbragg.workers import ForkPool, WorkerError
 
+from processes import live_children
+
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers: Linux only")
 
 
 def _children() -> set[int]:
-    me = os.getpid()
-    kids = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                text = open(f"/proc/{entry}/stat").read()
-            except OSError:
-                continue
-            state, ppid = text[text.rindex(")") + 2:].split()[:2]
-            if int(ppid) == me and state != "Z":
-                kids.add(int(entry))
-    return kids
+    return live_children(os.getpid())
 
 
 def test_results_come_back_in_order_and_workers_are_reaped():

@@ -36,7 +36,8 @@ from .setup.options import SimulationOptions
 from .setup.random_numbers import Ran1, ShuffleTable, noise_image
 
 __all__ = ["OutputPlan", "output_plan", "INPUT_FILE_FLAGS", "hkl_cache", "input_files", "cache_outputs",
-           "check_outputs", "int_image", "pgm_image", "smv_header_lines", "auto_int_scale", "auto_pgm_scale", "write_outputs"]
+           "check_outputs", "int_image", "pgm_image", "smv_header_lines", "auto_int_scale", "auto_pgm_scale",
+           "write_outputs"]
 
 
 @dataclass(frozen=True)

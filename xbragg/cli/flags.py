@@ -10,10 +10,9 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+from ..constants import HC_EV_A
 from ..io.hkl import FDUMP_NAME
 from ..setup.options import SimulationOptions
-
-CUSTOM_FLAGS_CONVENTION = "CUSTOM"
 
 
 @dataclass(frozen=True)
@@ -119,7 +118,7 @@ def _N(opts, settings, values):
 
 
 def _energy(opts, settings, values):
-    opts.wavelength_m = (12398.42 / values[0]) / 1.0e10
+    opts.wavelength_m = (HC_EV_A / values[0]) / 1.0e10
 
 
 def _shape(name: str):
@@ -357,27 +356,11 @@ FLAGS: tuple[Flag, ...] = (
     Flag(("-img",), 1, P, "SMV image whose header sets the geometry", apply=_set("img_path"), group="detector"),
     Flag(("-dmin",), 1, F, "skip scattering beyond this resolution", "A", "0", apply=_set("dmin_m", 1e-10),
          minimum=0, group="detector"),
-    # --- outputs and run control ----------------------------------------------------------------
+    # --- output files and console lines -------------------------------------------------------
     Flag(("-floatfile", "-floatimage"), 1, P, "raw float32 image", "", "floatimage.bin",
          apply=_setting("floatfile"), group="output"),
     Flag(("-nonoise",), 0, V, "do not write the noise image", apply=_setting("nonoise", True), group="output"),
     Flag(("-nopgm",), 0, V, "do not write the PGM image", apply=_setting("nopgm", True), group="output"),
-    Flag(("-noprogress",), 0, V, "no progress bar", apply=_setting("progress", False), group="output"),
-    Flag(("-progress",), 0, V, "progress bar on a terminal", default="on", apply=_setting("progress", True),
-         group="output"),
-    Flag(("--backend",), 1, S, "array library: numpy, torch, cupy or array_api_strict", "", "numpy", apply=_setting("backend"),
-         group="output"),
-    Flag(("--device",), 1, S, "device of the backend (cpu, cuda, cuda:1)", "", "cpu", apply=_setting("device"),
-         group="output"),
-    Flag(("--dtype",), 1, S, "working precision: float64 or float32", "", "float64", apply=_setting("dtype"),
-         group="output"),
-    Flag(("--compile",), 1, S, "compile the kernel (PyTorch): on, off, or auto (on for large renders)", "",
-         "auto", apply=_setting("compile"), group="output"),
-    Flag(("--memory-budget",), 1, F, "working memory of one tile", "MiB", "128",
-         apply=_setting("memory_budget_mib"), positive=True, group="output"),
-    Flag(("--memory-limit",), 1, F, "refuse a run estimated to need more memory (structure factors, image, "
-         "output files)", "GiB", "8, or 80% of the physical memory if less",
-         apply=_setting("memory_limit_gib"), positive=True, group="output"),
     Flag(("-intfile", "-intimage"), 1, P, "SMV integer image: pixel*scale + adc, rounded (written on every "
          "run, as the reference: two runs in one directory write the same intimage.img unless given "
          "their own -intfile)", "", "intimage.img", apply=_setting("intfile"), group="output"),
@@ -401,6 +384,23 @@ FLAGS: tuple[Flag, ...] = (
     Flag(("-printout_pixel",), 2, I, "print only pixel (fast, slow) with -printout (turns it on, as the "
          "reference); a negative fast index prints every pixel", "pixels", "every pixel",
          apply=_printout_pixel, group="output"),
+    # --- how the run is computed ------------------------------------------------------------
+    Flag(("-noprogress",), 0, V, "no progress bar", apply=_setting("progress", False), group="run control"),
+    Flag(("-progress",), 0, V, "progress bar on a terminal", default="on", apply=_setting("progress", True),
+         group="run control"),
+    Flag(("--backend",), 1, S, "array library: numpy, torch, cupy or array_api_strict", "", "numpy",
+         apply=_setting("backend"), group="run control"),
+    Flag(("--device",), 1, S, "device of the backend (cpu, cuda, cuda:1)", "", "cpu", apply=_setting("device"),
+         group="run control"),
+    Flag(("--dtype",), 1, S, "working precision: float64 or float32", "", "float64", apply=_setting("dtype"),
+         group="run control"),
+    Flag(("--compile",), 1, S, "compile the kernel (PyTorch): on, off, or auto (on for large renders)", "",
+         "auto", apply=_setting("compile"), group="run control"),
+    Flag(("--memory-budget",), 1, F, "working memory of one tile", "MiB", "128",
+         apply=_setting("memory_budget_mib"), positive=True, group="run control"),
+    Flag(("--memory-limit",), 1, F, "refuse a run estimated to need more memory (structure factors, image, "
+         "output files)", "GiB", "8, or 80% of the physical memory if less",
+         apply=_setting("memory_limit_gib"), positive=True, group="run control"),
     # --- reference parity ------------------------------------------------------------------
     Flag(("--c-parity",), 0, V, "reproduce every known behaviour of nanoBragg.c at once: phi carry-over, "
          "-pivot ignored with a named convention, zero capture fraction with -oversample_thick and no "

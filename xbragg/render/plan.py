@@ -101,7 +101,8 @@ def tile_size(exp: Experiment, memory_budget_bytes: int, dtype: str, *, workers:
     """Pixels per tile so that the kernel's working arrays fit the budget.
 
     ``workers`` tiles are in flight at once and share the budget.  Raises
-    :class:`~xbragg.errors.InputError` when a single pixel needs more than the budget (for instance an automatic oversampling of thousands for a huge crystal).
+    :class:`~xbragg.errors.InputError` when a single pixel needs more than the budget
+    (for instance an automatic oversampling of thousands for a huge crystal).
     """
     per_eval = _BYTES_PER_EVALUATION_INTERP if exp.interpolate else _BYTES_PER_EVALUATION
     if dtype == "float32":
@@ -143,9 +144,9 @@ def parallel_plan(backend: str, workers: int | None, *, ordered: bool, evaluatio
 
     NumPy: forked processes on Linux for renders of at least
     :data:`PROCESS_MIN_EVALUATIONS` evaluations (every core by default, at most
-    one per that many evaluations), serial below; threads where forking is not possible (other systems, a daemonic
-    process, a traced render, whose record stays in this process) or when
-    ``workers`` asks for them on a small render.  The other backends thread
+    one per that many evaluations), serial below; threads where forking is not
+    possible (other systems, a daemonic process, a traced render, whose record
+    stays in this process) or when ``workers`` asks for them on a small render.  The other backends thread
     inside their operations: serial unless ``workers`` says otherwise.
     """
     facts = FACTS[backend]

@@ -17,15 +17,15 @@ from ..constants import AVOGADRO, DEFAULT_FLUENCE, R_E_SQR_M2, RTD, WATER_F, WAT
 from ..errors import InputError
 from ..io.cformat import format_f
 from ..io.hkl import HKLTable, read_fdump, read_hkl, write_fdump
-from ..memory import check_memory, image_bytes, table_bytes
 from ..io.smv import SMVImage, header_float, read_smv
 from ..io.sources import read_source_file
+from ..memory import check_memory, image_bytes, table_bytes
 from .crystal import Crystal, build_crystal
 from .detector import DetectorGeometry, build_detector
 from .geometry import rotated_cells
 from .options import SimulationOptions
-from .reference_behaviour import detect_behaviours
 from .random_numbers import Ran1, ShuffleTable, clock_seed, mosaic_umats, random_misset
+from .reference_behaviour import detect_behaviours
 from .sampling import PhiSchedule, Sources, ThicknessSampling, build_sources, phi_schedule, thickness_sampling
 
 
@@ -67,7 +67,7 @@ class Experiment:
     mask: np.ndarray | None             # (spixels, fpixels) bool: True = render
     phi_carryover: bool
     messages: tuple[str, ...] = field(default=())
-    #: one line each: where this image differs from what the reference would draw (setup.parity)
+    #: one line each: where this image differs from what the reference would draw (setup.reference_behaviour)
     notes: tuple[str, ...] = field(default=())
     #: evaluate the sensor capture fraction even without a sensor thickness, as the reference does
     #: with -oversample_thick (exp(0) - exp(0) = 0: an all-zero image); set by c_parity

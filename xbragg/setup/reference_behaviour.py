@@ -43,7 +43,6 @@ class ReferenceBehaviour:
     switch: str
     reproduced: bool = False
 
-
     @property
     def note(self) -> str:
         """The command line's one-line note (printed as ``note: ...``)."""

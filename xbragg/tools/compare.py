@@ -118,7 +118,8 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="xbragg compare",
         usage="xbragg compare [--ref-bin PATH | --ref-float FILE] [--roi XMIN XMAX YMIN YMAX] "
-              "[--threshold T] [--outdir DIR] [--c-parity] [--log] -- FLAGS...",
+              "[--threshold T] [--outdir DIR] [--timeout S] [--c-parity] [--log] [--percentile P] [-q] "
+              "-- FLAGS...",
         description="Render FLAGS with xbragg and compare its float image with the reference "
                     "program's (run with the same FLAGS, or stored). Exit 0: correlation at or "
                     "above --threshold; 3: below; 2: bad input.")
@@ -129,9 +130,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="stored reference image: raw little-endian float32, or .gz")
     p.add_argument("--roi", nargs=4, type=int, metavar=("XMIN", "XMAX", "YMIN", "YMAX"),
                    help="compare only this inclusive box of fast (x) and slow (y) pixels")
-    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="T",
                    help=f"lowest acceptable correlation (default {DEFAULT_THRESHOLD})")
-    p.add_argument("--outdir", default=DEFAULT_OUTDIR,
+    p.add_argument("--outdir", default=DEFAULT_OUTDIR, metavar="DIR",
                    help=f"where the images, previews and summary.json go (default {DEFAULT_OUTDIR})")
     p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="give up on the reference program after S seconds")

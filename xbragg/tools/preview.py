@@ -36,7 +36,6 @@ _GLYPHS = {
     "X": ("101", "101", "010", "101", "101"),
 }
 _BLACK = (0, 0, 0)
-_WHITE = (255, 255, 255)
 
 
 def saturation_level(image: np.ndarray, percentile: float = PERCENTILE) -> float:

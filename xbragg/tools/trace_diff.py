@@ -410,11 +410,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compare two one-pixel traces (reference TRACE_C or xbragg TRACE_PY lines) "
                     "quantity by quantity, in the reference's order, and name the first that "
                     "diverges. Exit 0: none diverges; 3: one does; 2: unreadable input.")
-    p.add_argument("ref", metavar="REF", help="reference trace (e.g. golden/<case>/trace.txt)")
+    p.add_argument("ref", metavar="REF", help="reference trace (e.g. tests/reference/<case>/trace.txt)")
     p.add_argument("ours", metavar="OURS", help="trace to check against it")
-    p.add_argument("--rtol", type=float, default=DEFAULT_RTOL,
+    p.add_argument("--rtol", type=float, default=DEFAULT_RTOL, metavar="R",
                    help=f"largest relative difference still equal (default {DEFAULT_RTOL:g})")
-    p.add_argument("--atol", type=float, default=0.0,
+    p.add_argument("--atol", type=float, default=0.0, metavar="A",
                    help="components differing by at most this much are equal whatever their "
                         "relative difference (default 0: off)")
     p.add_argument("--strict", action="store_true",
