@@ -64,3 +64,23 @@ def test_overflowing_per_subpixel_products_give_inf_not_nan():
         warnings.simplefilter("ignore", RuntimeWarning)     # the overflow itself is expected here
         image = np.asarray(render(build_experiment(opts)).image)
     assert np.isposinf(image).all()
+
+
+def test_zero_terms_do_not_turn_overflowed_products_into_nan(tmp_path):
+    # found by the differential test: outside a -tophat_spots spot the term is 0, and
+    # 0 * (an overflowed product of later -oversample_omega factors) gave NaN in one pixel
+    # where the reference's running sum, (inf + 0) * omega, stays inf (as in all 256 here)
+    import warnings
+
+    from golden import GOLDEN
+    from xbragg import build_experiment, options_from_flags, render
+    opts = options_from_flags(
+        f"-mat {GOLDEN / 'inputs' / 'A.mat'} -misset_seed 1 -misset random -Na 1 -Nb 3 -Nc 6 "
+        "-tophat_spots -mosaic_seed 1 -mosaic 1 -default_F 1 -divergence 1 -divsteps 1 -dispersion 1 "
+        "-nopolar -water 1 -detpixels 16 -pixel 0.25 -distance 40 -curved_det -point_pixel "
+        "-detector_thick 20 -detector_abs inf -oversample_polar -oversample_omega -phi 0 -osc 0 "
+        "--c-parity")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # the overflow itself is expected here
+        image = np.asarray(render(build_experiment(opts)).image)
+    assert np.isposinf(image).all()

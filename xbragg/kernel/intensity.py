@@ -298,10 +298,11 @@ def accumulate(inp: KernelInputs, geo: Geometry, lat: Lattice, F_cell, *, masked
     mult = xp.where(lat.reached, mult, xp.ones_like(mult))
     mult = xp.reshape(mult, (E, P))
     suffix = xp.flip(xp.cumulative_prod(xp.flip(mult, axis=0), axis=0), axis=0)
-    I = sum_leading(xp.reshape(term, (E, P)) * suffix)
-    if inp.background_I != 0.0:
-        # only a real background is carried through the products: 0 * an overflowed
-        # product would be NaN where the reference's running sum stays 0 * ... = inf
+    # a zero term adds nothing to the reference's running sum, even where the product of the
+    # later factors overflows: 0 * inf must not turn an inf (or 0) pixel into NaN
+    flat = xp.reshape(term, (E, P))
+    I = sum_leading(xp.where(flat == 0.0, xp.zeros_like(flat), flat * suffix))
+    if inp.background_I != 0.0:          # likewise a zero background (no -water)
         I = inp.background_I * suffix[0, :] + I
     return Accumulation(term, I)
 
