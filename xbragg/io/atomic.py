@@ -129,6 +129,24 @@ def same_file_key(path: str | os.PathLike[str]) -> tuple | None:
     return ("inode", st.st_dev, st.st_ino)
 
 
+def _temp_file(target: OutputTarget, flag: str | None) -> tuple[int, str]:
+    """A new ``.xbragg-*`` file in ``target``'s directory: (descriptor, path).
+
+    :class:`OutputError` naming ``flag`` and the path when it cannot be created.
+    """
+    directory = target.directory
+    try:
+        return tempfile.mkstemp(prefix=".xbragg-", dir=directory)
+    except OSError as exc:
+        if not os.path.exists(directory):
+            reason = f"directory {directory} does not exist"
+        elif not os.path.isdir(directory):
+            reason = f"{directory} is not a directory"
+        else:
+            reason = f"cannot create a file in {directory}: {_reason(exc)}"
+        raise OutputError(f"{_prefix(flag)}cannot write {target.path}: {reason}") from None
+
+
 def check_writable(path: str | os.PathLike[str], *, flag: str | None = None) -> OutputTarget:
     """Fail early when ``path`` cannot be written as an output file; return its target.
 
@@ -145,16 +163,7 @@ def check_writable(path: str | os.PathLike[str], *, flag: str | None = None) -> 
         if not os.access(name, os.W_OK):
             raise OutputError(f"{where}cannot write {name}: permission denied")
         return target
-    directory = target.directory
-    if not os.path.exists(directory):
-        raise OutputError(f"{where}cannot write {name}: directory {directory} does not exist")
-    if not os.path.isdir(directory):
-        raise OutputError(f"{where}cannot write {name}: {directory} is not a directory")
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".xbragg-", dir=directory)
-    except OSError as exc:
-        raise OutputError(f"{where}cannot write {name}: cannot create a file in {directory}: "
-                          f"{_reason(exc)}") from None
+    fd, probe = _temp_file(target, flag)
     os.close(fd)
     os.unlink(probe)
     if target.exists and not os.access(target.real, os.W_OK):
@@ -245,16 +254,8 @@ class OutputBatch:
             item.data = [bytes(chunk) for chunk in _chunks(data)]
             self._staged.append(item)
             return
-        name, directory = target.path, target.directory
-        try:
-            fd, item.tmp = tempfile.mkstemp(prefix=".xbragg-", dir=directory)
-        except OSError as exc:
-            reason = _reason(exc)
-            if not os.path.exists(directory):
-                reason = f"directory {directory} does not exist"
-            elif not os.path.isdir(directory):
-                reason = f"{directory} is not a directory"
-            raise OutputError(f"{_prefix(flag)}cannot write {name}: {reason}") from None
+        fd, item.tmp = _temp_file(target, flag)
+        name = target.path
         self._staged.append(item)
         try:
             try:
