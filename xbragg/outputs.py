@@ -128,13 +128,14 @@ def check_outputs(plan: OutputPlan, inputs: Sequence[Named] = (), caches: Sequen
         check_writable(path, flag=flag)
     defaults = dict(_plan_outputs(OutputPlan()))
     written = [(name, path, same_file_key(path)) for name, path in [*outputs, *caches]]
+    read = [(source, source_path, same_file_key(source_path)) for source, source_path in inputs]
     for i, (name, path, key) in enumerate(written):
         for other, other_path, other_key in written[:i]:
             if key is not None and key == other_key:
                 raise OutputError(f"{_label(other, other_path, defaults)} and {_label(name, path, defaults)} "
                                   "are the same file: one output would overwrite the other")
-        for source, source_path in inputs:
-            if key is not None and key == same_file_key(source_path):
+        for source, source_path, source_key in read:
+            if key is not None and key == source_key:
                 raise OutputError(f"{_label(name, path, defaults)} and {source} ({source_path}) are the same "
                                   "file: the output would overwrite the input")
 
