@@ -36,8 +36,7 @@ def read_stol_file(path: str | os.PathLike[str], flag: str = "-stol") -> np.ndar
     :func:`xbragg.io._text.read_number_rows` (missing file, non-number, more than
     two columns, no rows).
     """
-    rows = read_number_rows(path, STOL_COLUMNS, flag, "no structure factors found")
-    out = rows.copy()
-    out[:, 0] *= STOL_SCALE_PER_M[flag][1]
-    out[np.isnan(out[:, 1]), 1] = 0.0
-    return out
+    rows = read_number_rows(path, STOL_COLUMNS, flag, "no structure factors found")   # a new array
+    rows[:, 0] *= STOL_SCALE_PER_M[flag][1]
+    rows[np.isnan(rows[:, 1]), 1] = 0.0
+    return rows
