@@ -97,7 +97,8 @@ def run(argv: list[str], out=None) -> int:
                            hkl_cache=hkl_cache(settings))
     budget = int(settings.get("memory_budget_mib", DEFAULT_MEMORY_BUDGET_BYTES / 2**20) * 2**20)
     dtype = settings.get("dtype", "float64")
-    # the outputs need the whole detector's image, whatever the -roi
+    # the outputs need the whole detector's image, whatever the -roi; this covers the render's
+    # own estimate, so render() is given no limit to check again
     needed = (render_memory_bytes(exp, dtype, budget)
               + OUTPUT_BYTES_PER_PIXEL * exp.detector.fpixels * exp.detector.spixels)
     check_render_memory(needed, limit, exp, "the image and output files", "--memory-limit")
@@ -109,7 +110,7 @@ def run(argv: list[str], out=None) -> int:
     # an overflowing intensity is reported below, once, instead of NumPy's warnings
     with np.errstate(over="ignore", invalid="ignore"):
         result = render(exp, backend=settings.get("backend", "numpy"), device=settings.get("device"),
-                        dtype=dtype, memory_budget_bytes=budget, memory_limit_bytes=limit,
+                        dtype=dtype, memory_budget_bytes=budget,
                         progress=progress_for(settings.get("progress", True)),
                         trace_pixel=settings.get("trace_pixel"),
                         compile={"on": True, "off": False}.get(settings.get("compile", "auto")),
