@@ -82,7 +82,6 @@ def phi_schedule(opts: SimulationOptions) -> PhiSchedule:
     osc = _neg(None if opts.osc_deg is None else opts.osc_deg / RTD)
     phistep = _neg(None if opts.phistep_deg is None else opts.phistep_deg / RTD)
     steps = _negi(opts.phisteps)
-    one_deg = 1.0 / (180.0 * 0.318309886183790671538)
     if steps < 0:
         if osc < 0.0:
             if phistep <= 0.0:
@@ -99,7 +98,7 @@ def phi_schedule(opts: SimulationOptions) -> PhiSchedule:
             steps = 1
         if osc < 0.0:
             if phistep <= 0.0:
-                osc = one_deg
+                osc = 1.0 / RTD             # one degree
                 phistep = osc / steps
             else:
                 osc, steps = phistep, 2
