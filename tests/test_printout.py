@@ -100,6 +100,18 @@ def test_printed_pixel_is_the_rendered_one(tmp_path):
         assert float(block[8].split()[1]) == pytest.approx(float(image[slow, fast]), rel=1e-9)
 
 
+def test_first_pass_cell_under_phi_carryover(tmp_path):
+    # the first pixel's last phi step is at exactly 0 after a step at -1 deg: the reference keeps
+    # that step's rotation (first pass of the carry-over), it does not print the unrotated cell
+    text = _xbragg(tmp_path, SMALL + "-printout_pixel 0 0 -phi -1 -osc 2 -phisteps 2 -oversample 1 "
+                   "--c-parity".split())
+    (block,) = blocks(text)
+    # the reference's lines for these flags (nanoBragg.c, -printout_pixel 0 0)
+    assert block[11:] == ["X: 99.98476952  1.74524064  0.00000000",
+                          "Y: -1.74524064 99.98476952  0.00000000",
+                          "Z:  0.00000000  0.00000000 100.00000000"]
+
+
 def test_printout_pixel_turns_printout_on_and_a_negative_index_prints_all(tmp_path):
     settings = parse_args(["-printout_pixel", "2", "7"]).settings
     assert settings["printout"] and settings["printout_pixel"] == (2, 7)
@@ -122,6 +134,7 @@ def test_masked_and_outside_roi_pixels_are_not_printed(tmp_path):
     "-printout -water 100 -round_xtal",
     "-printout -xds -twotheta 20 -curved_det -roi 1 6 2 5",
     "-printout_pixel 4 4 -phi 0 -osc 10 -phisteps 3",
+    "-printout -phi -1 -osc 2 -phisteps 2 -oversample 1 -mosaic 1 -mosaic_dom 2",
     f"-printout -interpolate -N 2 -hkl {INPUTS / 'grid3.hkl'} -distance 10 -pixel 1",
 ])
 def test_live_reference(tmp_path, extra):

@@ -55,6 +55,11 @@ class PixelPrintout:
         self.F_cell = 0.0
         cr = exp.crystal
         self.cell = np.stack([cr.a, cr.b, cr.c])     # rows a, b, c (m); the reference's start: unrotated
+        # each evaluation's cell, flattened (phi step x mosaic domain), picked once here, not per pixel
+        self.cells = exp.rotated_cells.reshape(-1, 3, 3)
+        if exp.phi_carryover:
+            self.carried_cells = exp.carried_cells.reshape(-1, 3, 3)
+            self.first_pass_cells = exp.first_pass_cells.reshape(-1, 3, 3)
         self.polar_kept = 0.0            # polarization of the last kept source (-oversample_polar)
 
     def tile(self, record: dict, spix, fpix) -> None:
@@ -82,9 +87,11 @@ class PixelPrintout:
             self.hkl0 = r["nearest"][p, t, s, n, R - 1]
             self.F_latt = float(r["F_latt"][p, t, s, n, R - 1])
             self.polar_kept = float(r["polar"][p, t, s, n])
-            carried = "first_pass" in r and not r["first_pass"][p, t, s, n]
-            cells = exp.carried_cells if carried else exp.rotated_cells
-            self.cell = cells.reshape(-1, 3, 3)[R - 1]
+            if "first_pass" in r:       # phi carry-over: the kernel took one of these two
+                cells = self.first_pass_cells if r["first_pass"][p, t, s, n] else self.carried_cells
+            else:
+                cells = self.cells
+            self.cell = cells[R - 1]
         elif exp.oversample_polar:
             self.polar_kept = 1.0 if exp.nopolar else 0.0     # reset per pixel, never computed
         reached = np.flatnonzero(r["reached"][p].reshape(-1))

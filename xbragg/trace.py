@@ -52,8 +52,10 @@ def trace_lines(exp: Experiment, record: dict, slow: int, fast: int) -> list[str
     incident = -exp.sources.direction
     lambdas = exp.sources.wavelength_m
     first_pass = r.get("first_pass")
-    cells = exp.rotated_cells.reshape(-1, 3, 3)
-    carried = exp.carried_cells.reshape(-1, 3, 3)
+    if first_pass is None:           # no phi carry-over: every evaluation takes its own cell
+        cell0 = first_pass_cell0 = exp.rotated_cells[0, 0]
+    else:
+        cell0, first_pass_cell0 = exp.carried_cells[0, 0], exp.first_pass_cells[0, 0]
     angles = exp.phi.angles_rad
     for t in range(T):
         for s in range(S):
@@ -70,8 +72,7 @@ def trace_lines(exp: Experiment, record: dict, slow: int, fast: int) -> list[str
             out("lambda_meters", _num(lambdas[0]))
             out("lambda_angstroms", _num(lambdas[0] * 1e10))
             out("scattering_vec_A_inv", _vec(scattering[t, s, 0]))
-            use_true = first_pass is None or bool(first_pass[t, s, 0])
-            cell = cells[0] if use_true else carried[0]
+            cell = first_pass_cell0 if first_pass is not None and first_pass[t, s, 0] else cell0
             for name, v in zip("abc", cell):
                 out(f"rot_{name}_angstroms", _vec(v * 1e10))
             for name, v in zip("abc", (cr.a_star, cr.b_star, cr.c_star)):

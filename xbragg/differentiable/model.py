@@ -5,6 +5,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+import array_api_compat.numpy as npx
 import numpy as np
 from array_api_compat import array_namespace, device as device_of
 
@@ -25,7 +26,6 @@ def crystal_orientation(exp) -> np.ndarray | None:
     :meth:`Parameters.values_of`; U is solved on the host from the crystal's reciprocal
     vectors (:func:`~xbragg.setup.geometry.orientation_map`).
     """
-    import array_api_compat.numpy as npx
     cr = exp.crystal
     if not cr.from_matrix:
         return None

@@ -266,7 +266,7 @@ def build_detector(opts: SimulationOptions) -> DetectorGeometry:
     Sclose = -float(dot3(pix0, sdet))
     if not abs(close_distance) >= _NEAR_PLANE * pixel:
         _refuse_plane_through_sample(opts, close_distance, pivot)
-    impact = close_distance / ratio * beam - pix0
+    impact = distance * beam - pix0           # sample to where the beam meets the detector plane
     Fbeam = float(dot3(fdet, impact))
     Sbeam = float(dot3(sdet, impact))
     dials_origin = np.array([1000.0 * float(dot3(pix0, np.array([0.0, 0.0, 1.0]))),

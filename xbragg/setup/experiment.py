@@ -337,10 +337,7 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None,
 
     detector = build_detector(opts)
     thickness = thickness_sampling(opts)
-    phi = phi_schedule((opts.phi_deg or 0.0) / RTD,
-                       None if opts.osc_deg is None else opts.osc_deg / RTD,
-                       None if opts.phistep_deg is None else opts.phistep_deg / RTD,
-                       opts.phisteps)
+    phi = phi_schedule(opts)
 
     Na_given = [opts.Na, opts.Nb, opts.Nc]
     interp_auto = opts.interpolate is None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+import array_api_compat.numpy as npx
 import numpy as np
 from array_api_compat import device
 
@@ -181,7 +182,6 @@ def orientation_map(reciprocal, B_reciprocal, misset_rad) -> np.ndarray:
     construction is not an exact B matrix for oblique cells, so U is a general linear map,
     close to a rotation.)
     """
-    import array_api_compat.numpy as npx
     A = np.stack(reciprocal, axis=1)
     B = np.stack(B_reciprocal, axis=1)
     R = np.stack(misset(npx, np.eye(3), *misset_rad), axis=1)

@@ -58,11 +58,7 @@ def reference_behaviours(opts: SimulationOptions) -> list[ReferenceBehaviour]:
     :func:`detect_behaviours` for the resolved set-up).  Raises
     :class:`~xbragg.errors.InputError` where those cannot be built (the render would too).
     """
-    phi = phi_schedule((opts.phi_deg or 0.0) / RTD,
-                       None if opts.osc_deg is None else opts.osc_deg / RTD,
-                       None if opts.phistep_deg is None else opts.phistep_deg / RTD,
-                       opts.phisteps)
-    return detect_behaviours(opts, build_detector(opts), thickness_sampling(opts), phi)
+    return detect_behaviours(opts, build_detector(opts), thickness_sampling(opts), phi_schedule(opts))
 
 
 def detect_behaviours(opts: SimulationOptions, detector: DetectorGeometry, thickness: ThicknessSampling,

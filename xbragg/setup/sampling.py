@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import array_api_compat.numpy as npx
 import numpy as np
 
+from ..constants import RTD
 from ..errors import InputError
 from ..kernel.vectors import cross3, rotate_axis
 from .geometry import unitize
@@ -75,11 +76,12 @@ class PhiSchedule:
         return steps
 
 
-def phi_schedule(phi0_rad: float, osc_rad: float | None, phistep_rad: float | None,
-                 phisteps: int | None) -> PhiSchedule:
+def phi_schedule(opts: SimulationOptions) -> PhiSchedule:
     """Resolve -phi/-osc/-phistep/-phisteps (reference: "default sampling logic")."""
-    osc, phistep, steps = _neg(osc_rad), _neg(phistep_rad), _negi(phisteps)
-    one_deg = 1.0 / (180.0 * 0.318309886183790671538)
+    phi0_rad = (opts.phi_deg or 0.0) / RTD
+    osc = _neg(None if opts.osc_deg is None else opts.osc_deg / RTD)
+    phistep = _neg(None if opts.phistep_deg is None else opts.phistep_deg / RTD)
+    steps = _negi(opts.phisteps)
     if steps < 0:
         if osc < 0.0:
             if phistep <= 0.0:
@@ -96,7 +98,7 @@ def phi_schedule(phi0_rad: float, osc_rad: float | None, phistep_rad: float | No
             steps = 1
         if osc < 0.0:
             if phistep <= 0.0:
-                osc = one_deg
+                osc = 1.0 / RTD             # one degree
                 phistep = osc / steps
             else:
                 osc, steps = phistep, 2
