@@ -89,3 +89,13 @@ def test_dump_names_the_command_line_s_cache(tmp_path, monkeypatch, capsys):
     assert main(CLI + ["-dump", "my.cache"]) == 0
     assert "reading Fs from my.cache (cache of an earlier run with -hkl)" in capsys.readouterr().out
     assert Path("float.bin").read_bytes() == first
+
+
+def test_an_unwritable_cache_is_a_warning_as_in_the_reference(tmp_path, monkeypatch, capsys):
+    # nanoBragg.c prints "WARNING: unable to open dump file" and goes on; the run's own
+    # outputs are still written
+    monkeypatch.chdir(tmp_path)
+    opts = options_from_flags("-default_F 0 -N 5 -cell 100 100 100 90 90 90 -detpixels 8")
+    exp = build_experiment(opts.updated(hkl_path=str(PATTERN)), hkl_cache="no/such/dir/F.bin")
+    assert any(m.startswith("WARNING: unable to open dump file: no/such/dir/F.bin") for m in exp.messages)
+    assert not (tmp_path / "no").exists()

@@ -14,7 +14,7 @@ import array_api_compat.numpy as npx
 import numpy as np
 
 from ..constants import AVOGADRO, DEFAULT_FLUENCE, R_E_SQR_M2, RTD, WATER_F, WATER_MW
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from ..io.cformat import format_f
 from ..io.hkl import HKLTable, read_fdump, read_hkl, write_fdump
 from ..io.smv import SMVImage, header_float, read_smv
@@ -222,8 +222,8 @@ def _write_cache(path: str, table: HKLTable, messages: list[str]) -> None:
         return
     try:
         write_fdump(path, table)
-    except Exception:
-        pass
+    except OutputError as exc:
+        messages.append(f"WARNING: unable to open dump file: {path} ({exc})")
 
 
 def load_structure_factors(opts: SimulationOptions, messages: list[str] | None = None, *,
