@@ -265,7 +265,7 @@ def structure_factor(inp: KernelInputs, hkl: tuple, lat: Lattice, interp_active,
     first = xp.min(xp.where(oob, order, xp.full_like(order, sentinel)))
     use_tri = interp_active & (order < first)
     F_cell = xp.where(use_tri, F_tri, F_cell)
-    first_clipped = xp.minimum(first, xp.asarray(n_eval - 1, dtype=xp.int64, device=dev))
+    first_clipped = xp.clamp(first, 0, n_eval - 1)
     at = (first_clipped % E) * P + first_clipped // E                      # its place in (E, P)
     first_hkl = xp.take(xp.reshape(hkl_stack, (-1, 3)), xp.reshape(at, (1,)), axis=0)[0, :]
     state = {"active": interp_active & (first == sentinel), "first_hkl": first_hkl}

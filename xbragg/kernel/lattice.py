@@ -59,8 +59,12 @@ def sinc3_direct(x, *, xp=None):
     """3 (sin x / x - cos x) / x^2, 1 at x = 0: the reference's ``sinc3`` form (``c_parity``)."""
     xp = kernel_namespace_of(x) if xp is None else xp
     zero = x == 0.0
-    safe = xp.where(zero, xp.ones_like(x), x)
-    return xp.where(zero, xp.ones_like(x), 3.0 * (xp.sin(safe) / safe - xp.cos(safe)) / (safe * safe))
+    return xp.where(zero, xp.ones_like(x), _sinc3_form(xp.where(zero, xp.ones_like(x), x), xp=xp))
+
+
+def _sinc3_form(x, *, xp):
+    """3 (sin x / x - cos x) / x^2 as the reference writes it, for ``x`` != 0."""
+    return 3.0 * (xp.sin(x) / x - xp.cos(x)) / (x * x)
 
 
 def sinc3(x, *, xp=None):
@@ -73,8 +77,7 @@ def sinc3(x, *, xp=None):
     """
     xp = kernel_namespace_of(x) if xp is None else xp
     small = xp.abs(x) < 0.1
-    safe = xp.where(small, xp.ones_like(x), x)
-    direct = 3.0 * (xp.sin(safe) / safe - xp.cos(safe)) / (safe * safe)
+    direct = _sinc3_form(xp.where(small, xp.ones_like(x), x), xp=xp)
     x2 = x * x
     series = 1.0 + x2 * (-1.0 / 10.0 + x2 * (1.0 / 280.0 + x2 * (-1.0 / 15120.0 + x2 / 1330560.0)))
     return xp.where(small, series, direct)
@@ -106,14 +109,15 @@ def lattice_factor(hkl: tuple, *, shape: str, Na: float, Nb: float, Nc: float, f
     # the direct forms reproduce the reference's double-precision rounding; in float32 they would
     # only lose accuracy (sin of arguments up to N pi h), so float32 keeps the reduced forms
     direct = direct and hkl[0].dtype == xp.float64
-    if shape == "square" and direct:
-        fa, fb, fc = (sincg_direct(x, n_cells, xp=xp) if n_cells > 1 else xp.ones_like(x)
-                      for x, n_cells in zip(hkl, (Na, Nb, Nc)))
-        return fa * fb * fc, (fa, fb, fc)
     if shape == "square":
-        # an axis with N <= 1 contributes 1 (the reference skips it)
-        fa, fb, fc = (sincg(x, n_cells, nearest=n, signed=signed, xp=xp) if n_cells > 1 else xp.ones_like(x)
-                      for x, n, n_cells in zip(hkl, nearest, (Na, Nb, Nc)))
+        def grating(x, n, n_cells):
+            # an axis with N <= 1 contributes 1 (the reference skips it)
+            if n_cells <= 1:
+                return xp.ones_like(x)
+            if direct:
+                return sincg_direct(x, n_cells, xp=xp)
+            return sincg(x, n_cells, nearest=n, signed=signed, xp=xp)
+        fa, fb, fc = (grating(x, n, n_cells) for x, n, n_cells in zip(hkl, nearest, (Na, Nb, Nc)))
         return fa * fb * fc, (fa, fb, fc)
     dh, dk, dl = (x - n for x, n in zip(hkl, nearest))
     volume = Na * Nb * Nc

@@ -93,7 +93,8 @@ def tricubic_F(hkl, F_flat, *, origin: tuple[int, int, int], shape: tuple[int, i
     xp = kernel_namespace_of(hkl) if xp is None else xp
     flr = xp.floor(hkl)
     w = lagrange_weights(hkl - flr, xp=xp)                                   # (..., 3, 4)
-    offsets = xp.asarray([-1, 0, 1, 2], dtype=xp.int64, device=device(hkl))
+    # made on the device (no host-to-device copy per tile)
+    offsets = xp.arange(-1, 3, dtype=xp.int64, device=device(hkl))
     base = xp.astype(flr, xp.int64)
     nodes = base[..., None] + offsets                                 # (..., 3, 4)
     rel = []
