@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,9 @@ GOLDEN = Path(__file__).resolve().parent / "reference"
 SHARED_GOLDEN = Path(__file__).resolve().parents[1] / ".." / "shared" / "golden"
 #: reference outputs beyond the golden cases (see its README.md)
 EXTRA = Path(__file__).resolve().parent / "reference_extra"
+#: the reference program, built outside the repository; the tests that run it skip without it
+NB_C_BIN = os.environ.get("NB_C_BIN")
+needs_reference = pytest.mark.skipif(not NB_C_BIN, reason="set NB_C_BIN to the reference nanoBragg binary")
 
 # cases the reference rendered with its phi carry-over: run with --phi-carryover
 CARRYOVER = {"phi_from_zero", "supervisor_roi", "supervisor_full"}
@@ -95,6 +100,16 @@ def stage_inputs(workdir: Path) -> None:
     """Copy the input files into a scratch working directory (the run writes Fdump.bin there)."""
     for f in (GOLDEN / "inputs").iterdir():
         shutil.copy(f, workdir / f.name)
+
+
+def run_reference(flags: list[str], workdir: Path) -> tuple[np.ndarray, str]:
+    """Run the reference program (NB_C_BIN) single-threaded in ``workdir`` with ``flags`` and
+    ``-nonoise -nopgm``; (its float image, flat float32; its standard output).  It reads and
+    writes Fdump.bin in ``workdir``."""
+    done = subprocess.run([NB_C_BIN, *flags, "-floatfile", "ref.bin", "-nonoise", "-nopgm"], cwd=workdir,
+                          check=True, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    return np.fromfile(workdir / "ref.bin", dtype="<f4"), done.stdout
 
 
 def compare(ours: np.ndarray, ref: np.ndarray) -> dict:

@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import io
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from golden import compare, extra_image, within_tolerance
+from golden import compare, extra_image, needs_reference, run_reference, within_tolerance
 from xbragg.cli.main import main, run
 from xbragg.cli.parse import c_atof, help_text, parse_args
 from xbragg.kernel.lattice import lattice_factor, sinc3, sinc3_direct, sincg, sincg_direct
@@ -18,8 +16,6 @@ from xbragg.setup.experiment import build_experiment
 from xbragg.setup.options import SimulationOptions
 
 BASE = "-cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 64 -distance 50".split()
-NB_C_BIN = os.environ.get("NB_C_BIN")
-needs_reference = pytest.mark.skipif(not NB_C_BIN, reason="set NB_C_BIN to the reference nanoBragg binary")
 
 #: each reference behaviour: (example flags, text of its note without --c-parity)
 BEHAVIOURS = {
@@ -51,9 +47,7 @@ def _stored(name: str) -> np.ndarray:
 def _reference(tmp_path: Path, flags: list[str]) -> np.ndarray:
     work = tmp_path / "ref"
     work.mkdir()
-    subprocess.run([NB_C_BIN, *BASE, *flags, "-floatfile", "float.bin", "-nonoise", "-nopgm", "-noprogress"],
-                   cwd=work, check=True, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    image = np.fromfile(work / "float.bin", dtype="<f4").reshape(64, 64)
+    image = run_reference([*BASE, *flags, "-noprogress"], work)[0].reshape(64, 64)
     shutil.rmtree(work)
     return image
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from golden import GOLDEN, case, reference_image, stage_inputs
+from golden import GOLDEN, NB_C_BIN, case, needs_reference, reference_image, stage_inputs
 from png_reader import decode_png, read_png_size
 from xbragg import options_from_flags
 from xbragg.cli.main import main as cli_main
@@ -19,9 +19,6 @@ from xbragg.setup.reference_behaviour import reference_behaviours
 from xbragg.tools import preview
 from xbragg.tools.compare import C_PARITY_FLAGS, image_metrics, main, reference_flags
 from xbragg.tools.png import encode_png
-
-NB_C_BIN = os.environ.get("NB_C_BIN")
-
 
 def _flags(name: str) -> list[str]:
     return case(name)["args"].split()
@@ -377,7 +374,7 @@ def test_xbragg_switches_stay_out_of_the_reference_command(workdir):
 SUPERVISOR_SMALL_ROI = ["-roi", "600", "640", "980", "1010"]
 
 
-@pytest.mark.skipif(not NB_C_BIN, reason="set NB_C_BIN to the reference program")
+@needs_reference
 def test_supervisor_command_against_reference_program(workdir, capsys):
     flags = _flags("supervisor_roi")
     i = flags.index("-roi")
@@ -409,7 +406,7 @@ def test_image_metrics():
 NOTE_BASE = "-cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 64 -lambda 1 -distance 50 -misset 10 20 30"
 
 
-@pytest.mark.skipif(not NB_C_BIN, reason="set NB_C_BIN to the reference program")
+@needs_reference
 @pytest.mark.parametrize("extra, named", [
     ("-mosflm -pivot sample -twotheta 10", ["pivot-ignored"]),
     ("-oversample_thick", ["zero-capture"]),
@@ -429,7 +426,7 @@ def test_named_behaviours_are_the_differences_from_reference_program(workdir, ex
         assert status == 0 and s["correlation"] >= 0.999999 and s["max_rel_diff"] <= 1e-5
 
 
-@pytest.mark.skipif(not NB_C_BIN, reason="set NB_C_BIN to the reference program")
+@needs_reference
 @pytest.mark.parametrize("phi", [
     "-phi 0 -osc 15 -phisteps 3",
     "-phi 0 -phistep 5 -osc 15 -roi 10 40 5 50",

@@ -2,20 +2,17 @@
 from __future__ import annotations
 
 import io
-import os
 import re
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from golden import EXTRA, GOLDEN
+from golden import EXTRA, GOLDEN, needs_reference, run_reference
 from xbragg.cli.main import run
 from xbragg.cli.parse import parse_args
 
 INPUTS = GOLDEN / "inputs"
-NB_C_BIN = os.environ.get("NB_C_BIN")
 BLOCK_LINES = 14
 STORED_FLAGS = ("-cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 4 -distance 5 -pixel 1 "
                 "-Xbeam 0.5 -Ybeam 0.5 -phi 0 -osc 6 -phisteps 3 -oversample 2 -detector_thick 100 "
@@ -113,7 +110,7 @@ def test_masked_and_outside_roi_pixels_are_not_printed(tmp_path):
         (f, s) for s in (1, 2) for f in (2, 3, 4)]
 
 
-@pytest.mark.skipif(not NB_C_BIN, reason="set NB_C_BIN to the reference nanoBragg binary")
+@needs_reference
 @pytest.mark.parametrize("extra", [
     "-printout",
     "-printout -mosaic 1 -mosaic_dom 3 -mosaic_seed 3 -phi 0 -osc 3 -phisteps 3",
@@ -128,8 +125,7 @@ def test_live_reference(tmp_path, extra):
     flags = SMALL + extra.split()
     work = tmp_path / "ref"
     work.mkdir()
-    done = subprocess.run([NB_C_BIN, *flags, "-floatfile", "float.bin", "-nonoise", "-nopgm"], cwd=work,
-                          check=True, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    _, stdout = run_reference(flags, work)
     ours = blocks(_xbragg(tmp_path, flags + ["--c-parity"]))
     assert ours
-    assert_blocks_match(ours, blocks(done.stdout))
+    assert_blocks_match(ours, blocks(stdout))
