@@ -1,4 +1,5 @@
-"""Access to the reference parity data: the in-repo copy tests/reference/ (see its README.md).
+"""Access to the reference parity data: the in-repo copy tests/reference/ (see its README.md),
+and the runs of the reference program and of xbragg's command line that tests compare with it.
 
 The full-frame case (FULL_FRAME) is too large for the repository: it is read from
 ../shared/golden, and its tests are skipped when that is absent.
@@ -6,6 +7,7 @@ The full-frame case (FULL_FRAME) is too large for the repository: it is read fro
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import shutil
@@ -15,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from xbragg.cli.main import run
 from xbragg.tools.compare import image_metrics, relative_differences
 from xbragg.tools.trace_diff import DEFAULT_RTOL, Entry, compare_entries, format_table, parse_lines
 
@@ -110,6 +113,21 @@ def run_reference(flags: list[str], workdir: Path) -> tuple[np.ndarray, str]:
                           check=True, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
     return np.fromfile(workdir / "ref.bin", dtype="<f4"), done.stdout
+
+
+def run_xbragg(flags: list[str], workdir: Path) -> tuple[np.ndarray, str]:
+    """Run xbragg's command line in this process with ``flags`` and ``-nonoise -nopgm
+    -noprogress``, its images to ``workdir``/x.bin and x.img, asserting exit status 0;
+    (the float image, flat float32; the standard output)."""
+    out = io.StringIO()
+    assert run([*flags, "-floatfile", str(workdir / "x.bin"), "-intfile", str(workdir / "x.img"),
+                "-nonoise", "-nopgm", "-noprogress"], out) == 0
+    return np.fromfile(workdir / "x.bin", dtype="<f4"), out.getvalue()
+
+
+def note_lines(stdout: str) -> list[str]:
+    """The ``note: `` lines of a run's standard output."""
+    return [line for line in stdout.splitlines() if line.startswith("note: ")]
 
 
 def compare(ours: np.ndarray, ref: np.ndarray) -> dict:

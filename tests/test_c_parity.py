@@ -1,15 +1,14 @@
 """--c-parity: every known behaviour of nanoBragg.c at once; without it, a note names each difference."""
 from __future__ import annotations
 
-import io
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from golden import compare, extra_image, needs_reference, run_reference, within_tolerance
-from xbragg.cli.main import main, run
+from golden import compare, extra_image, needs_reference, note_lines, run_reference, run_xbragg, within_tolerance
+from xbragg.cli.main import main
 from xbragg.cli.parse import c_atof, help_text, parse_args
 from xbragg.kernel.lattice import lattice_factor, sinc3, sinc3_direct, sincg, sincg_direct
 from xbragg.setup.experiment import build_experiment
@@ -32,12 +31,8 @@ pytestmark = pytest.mark.usefixtures("scratch_directory")
 
 def _xbragg(tmp_path: Path, flags: list[str]) -> tuple[np.ndarray, list[str]]:
     """xbragg's float image (64x64) and its note lines."""
-    out = io.StringIO()
-    floatfile = tmp_path / "x.bin"
-    assert run(BASE + flags + ["-floatfile", str(floatfile), "-intfile", str(tmp_path / "x.img"),
-                               "-nonoise", "-nopgm", "-noprogress"], out) == 0
-    notes = [line for line in out.getvalue().splitlines() if line.startswith("note: ")]
-    return np.fromfile(floatfile, dtype="<f4").reshape(64, 64), notes
+    image, stdout = run_xbragg(BASE + flags, tmp_path)
+    return image.reshape(64, 64), note_lines(stdout)
 
 
 def _stored(name: str) -> np.ndarray:

@@ -1,15 +1,13 @@
 """-printout and -printout_pixel: the reference's per-pixel lines, from the renderer's records."""
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from golden import EXTRA, GOLDEN, needs_reference, run_reference
-from xbragg.cli.main import run
+from golden import EXTRA, GOLDEN, needs_reference, run_reference, run_xbragg
 from xbragg.cli.parse import parse_args
 
 INPUTS = GOLDEN / "inputs"
@@ -62,10 +60,7 @@ pytestmark = pytest.mark.usefixtures("scratch_directory")
 
 
 def _xbragg(tmp_path: Path, flags: list[str]) -> str:
-    out = io.StringIO()
-    assert run(flags + ["-floatfile", str(tmp_path / "x.bin"), "-intfile", str(tmp_path / "x.img"),
-                        "-nonoise", "-nopgm", "-noprogress"], out) == 0
-    return out.getvalue()
+    return run_xbragg(flags, tmp_path)[1]
 
 
 def test_matches_the_stored_reference_printout(tmp_path):
