@@ -1,4 +1,5 @@
-"""Access to the reference parity data: the in-repo copy tests/reference/ (see its README.md).
+"""Access to the reference parity data: the in-repo copy tests/reference/ (see its README.md),
+and the runs of the reference program and of xbragg's command line that tests compare with it.
 
 The full-frame case (FULL_FRAME) is too large for the repository: it is read from
 ../shared/golden, and its tests are skipped when that is absent.
@@ -6,13 +7,17 @@ The full-frame case (FULL_FRAME) is too large for the repository: it is read fro
 from __future__ import annotations
 
 import gzip
+import io
 import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from xbragg.cli.main import run
 from xbragg.tools.compare import image_metrics, relative_differences
 from xbragg.tools.trace_diff import DEFAULT_RTOL, Entry, compare_entries, format_table, parse_lines
 
@@ -22,6 +27,9 @@ GOLDEN = Path(__file__).resolve().parent / "reference"
 SHARED_GOLDEN = Path(__file__).resolve().parents[1] / ".." / "shared" / "golden"
 #: reference outputs beyond the golden cases (see its README.md)
 EXTRA = Path(__file__).resolve().parent / "reference_extra"
+#: the reference program, built outside the repository; the tests that run it skip without it
+NB_C_BIN = os.environ.get("NB_C_BIN")
+needs_reference = pytest.mark.skipif(not NB_C_BIN, reason="set NB_C_BIN to the reference nanoBragg binary")
 
 # cases the reference rendered with its phi carry-over: run with --phi-carryover
 CARRYOVER = {"phi_from_zero", "supervisor_roi", "supervisor_full"}
@@ -95,6 +103,31 @@ def stage_inputs(workdir: Path) -> None:
     """Copy the input files into a scratch working directory (the run writes Fdump.bin there)."""
     for f in (GOLDEN / "inputs").iterdir():
         shutil.copy(f, workdir / f.name)
+
+
+def run_reference(flags: list[str], workdir: Path) -> tuple[np.ndarray, str]:
+    """Run the reference program (NB_C_BIN) single-threaded in ``workdir`` with ``flags`` and
+    ``-nonoise -nopgm``; (its float image, flat float32; its standard output).  It reads and
+    writes Fdump.bin in ``workdir``."""
+    done = subprocess.run([NB_C_BIN, *flags, "-floatfile", "ref.bin", "-nonoise", "-nopgm"], cwd=workdir,
+                          check=True, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    return np.fromfile(workdir / "ref.bin", dtype="<f4"), done.stdout
+
+
+def run_xbragg(flags: list[str], workdir: Path) -> tuple[np.ndarray, str]:
+    """Run xbragg's command line in this process with ``flags`` and ``-nonoise -nopgm
+    -noprogress``, its images to ``workdir``/x.bin and x.img, asserting exit status 0;
+    (the float image, flat float32; the standard output)."""
+    out = io.StringIO()
+    assert run([*flags, "-floatfile", str(workdir / "x.bin"), "-intfile", str(workdir / "x.img"),
+                "-nonoise", "-nopgm", "-noprogress"], out) == 0
+    return np.fromfile(workdir / "x.bin", dtype="<f4"), out.getvalue()
+
+
+def note_lines(stdout: str) -> list[str]:
+    """The ``note: `` lines of a run's standard output."""
+    return [line for line in stdout.splitlines() if line.startswith("note: ")]
 
 
 def compare(ours: np.ndarray, ref: np.ndarray) -> dict:

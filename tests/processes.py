@@ -1,8 +1,19 @@
-"""Processes seen through Linux's /proc, for the tests that check no worker is left behind."""
+"""Child processes for the tests: the environment that makes them import this checkout's xbragg,
+and processes seen through Linux's /proc, for the tests that check no worker is left behind."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def child_env() -> dict[str, str]:
+    """This process's environment with the project root first on PYTHONPATH, so that a child
+    ``python -m xbragg`` runs this checkout whatever its working directory."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
 
 
 def process_state(pid: int) -> tuple[str, int] | None:

@@ -2,15 +2,14 @@
 their files read and checked as the reference reads them, and what they do said in one note."""
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from golden import GOLDEN
-from xbragg.cli.main import main, run
+from golden import GOLDEN, note_lines, run_xbragg
+from xbragg.cli.main import main
 from xbragg.errors import InputError
 from xbragg.io.stol import read_stol_file
 
@@ -22,11 +21,8 @@ pytestmark = pytest.mark.usefixtures("scratch_directory")
 
 
 def _run(tmp_path: Path, flags: list[str]) -> tuple[np.ndarray, list[str]]:
-    out = io.StringIO()
-    assert run(SMALL + flags + ["-floatfile", str(tmp_path / "x.bin"), "-intfile", str(tmp_path / "x.img"),
-                                "-nonoise", "-nopgm", "-noprogress"], out) == 0
-    notes = [line for line in out.getvalue().splitlines() if line.startswith("note: ")]
-    return np.fromfile(tmp_path / "x.bin", dtype="<f4"), notes
+    image, stdout = run_xbragg(SMALL + flags, tmp_path)
+    return image, note_lines(stdout)
 
 
 @pytest.fixture

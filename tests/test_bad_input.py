@@ -21,6 +21,7 @@ from xbragg.cli.main import main
 
 from cli_refusal import expect_refusal
 from golden import GOLDEN
+from processes import child_env
 
 INPUTS = GOLDEN / "inputs"
 
@@ -226,11 +227,8 @@ def test_output_path_is_a_directory(work, capsys):
     (["-hkl", "bad_line3.hkl"], "line 3"),
 ])
 def test_exit_status_of_the_process(work, extra, needle):
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.run([sys.executable, "-m", "xbragg", *BASE, *extra], capture_output=True,
-                          text=True, cwd=work, env=env, timeout=60)
+                          text=True, cwd=work, env=child_env(), timeout=60)
     assert proc.returncode == 2
     assert needle in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -1,25 +1,20 @@
 """--c-parity: every known behaviour of nanoBragg.c at once; without it, a note names each difference."""
 from __future__ import annotations
 
-import io
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from golden import compare, extra_image, within_tolerance
-from xbragg.cli.main import main, run
+from golden import compare, extra_image, needs_reference, note_lines, run_reference, run_xbragg, within_tolerance
+from xbragg.cli.main import main
 from xbragg.cli.parse import c_atof, help_text, parse_args
 from xbragg.kernel.lattice import lattice_factor, sinc3, sinc3_direct, sincg, sincg_direct
 from xbragg.setup.experiment import build_experiment
 from xbragg.setup.options import SimulationOptions
 
 BASE = "-cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 64 -distance 50".split()
-NB_C_BIN = os.environ.get("NB_C_BIN")
-needs_reference = pytest.mark.skipif(not NB_C_BIN, reason="set NB_C_BIN to the reference nanoBragg binary")
 
 #: each reference behaviour: (example flags, text of its note without --c-parity)
 BEHAVIOURS = {
@@ -36,12 +31,8 @@ pytestmark = pytest.mark.usefixtures("scratch_directory")
 
 def _xbragg(tmp_path: Path, flags: list[str]) -> tuple[np.ndarray, list[str]]:
     """xbragg's float image (64x64) and its note lines."""
-    out = io.StringIO()
-    floatfile = tmp_path / "x.bin"
-    assert run(BASE + flags + ["-floatfile", str(floatfile), "-intfile", str(tmp_path / "x.img"),
-                               "-nonoise", "-nopgm", "-noprogress"], out) == 0
-    notes = [line for line in out.getvalue().splitlines() if line.startswith("note: ")]
-    return np.fromfile(floatfile, dtype="<f4").reshape(64, 64), notes
+    image, stdout = run_xbragg(BASE + flags, tmp_path)
+    return image.reshape(64, 64), note_lines(stdout)
 
 
 def _stored(name: str) -> np.ndarray:
@@ -51,9 +42,7 @@ def _stored(name: str) -> np.ndarray:
 def _reference(tmp_path: Path, flags: list[str]) -> np.ndarray:
     work = tmp_path / "ref"
     work.mkdir()
-    subprocess.run([NB_C_BIN, *BASE, *flags, "-floatfile", "float.bin", "-nonoise", "-nopgm", "-noprogress"],
-                   cwd=work, check=True, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    image = np.fromfile(work / "float.bin", dtype="<f4").reshape(64, 64)
+    image = run_reference([*BASE, *flags, "-noprogress"], work)[0].reshape(64, 64)
     shutil.rmtree(work)
     return image
 

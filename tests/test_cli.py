@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +16,8 @@ from xbragg.cli.main import main, run
 from xbragg.cli.parse import CHOICES, help_text, parse_args
 from xbragg.cli.progress import ProgressBar, progress_for
 from xbragg.setup.options import SimulationOptions
+
+from processes import child_env
 
 GOLDEN = Path(__file__).resolve().parent / "reference"  # the golden cases (tests/reference/README.md)
 INPUTS = GOLDEN / "inputs"
@@ -158,11 +159,8 @@ def test_later_flags_override_earlier_ones():
 # --- a real run -------------------------------------------------------------------------------
 
 def test_python_m_xbragg_writes_the_float_file(tmp_path):
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.run([sys.executable, "-m", "xbragg", *SMALL], capture_output=True, text=True,
-                          cwd=tmp_path, env=env, timeout=120)
+                          cwd=tmp_path, env=child_env(), timeout=120)
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "out.bin"
     assert out.stat().st_size == 16 * 16 * 4

@@ -5,24 +5,20 @@ import gzip
 import json
 import os
 import stat
-import struct
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from golden import GOLDEN, case, reference_image, stage_inputs
+from golden import GOLDEN, NB_C_BIN, case, needs_reference, reference_image, stage_inputs
+from png_reader import decode_png, read_png_size
 from xbragg import options_from_flags
 from xbragg.cli.main import main as cli_main
 from xbragg.setup.reference_behaviour import reference_behaviours
 from xbragg.tools import preview
 from xbragg.tools.compare import C_PARITY_FLAGS, image_metrics, main, reference_flags
 from xbragg.tools.png import encode_png
-
-NB_C_BIN = os.environ.get("NB_C_BIN")
-
 
 def _flags(name: str) -> list[str]:
     return case(name)["args"].split()
@@ -45,39 +41,6 @@ def workdir(tmp_path, monkeypatch):
 
 def _summary(outdir) -> dict:
     return json.loads((outdir / "summary.json").read_text())
-
-
-def read_png_size(data: bytes) -> tuple[int, int]:
-    """(width, height) from a PNG's IHDR chunk; ``ValueError`` if ``data`` is not a PNG."""
-    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
-        raise ValueError("not a PNG file")
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
-
-
-def decode_png(data: bytes) -> tuple[np.ndarray, dict[str, str]]:
-    """Pixels ((h, w) grey or (h, w, 3) RGB, uint8) and tEXt chunks of an 8-bit PNG whose rows
-    all use filter 0 (what xbragg.tools.png writes); checks every chunk's CRC."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, text = 8, b"", {}
-    while pos < len(data):
-        n = int.from_bytes(data[pos:pos + 4], "big")
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
-        assert zlib.crc32(kind + body) == int.from_bytes(data[pos + 8 + n:pos + 12 + n], "big")
-        if kind == b"IHDR":
-            width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", body)
-            assert depth == 8 and colour in (0, 2) and interlace == 0
-        elif kind == b"IDAT":
-            idat += body
-        elif kind == b"tEXt":
-            key, value = body.split(b"\0", 1)
-            text[key.decode("latin-1")] = value.decode("latin-1")
-        pos += 12 + n
-    channels = 1 if colour == 0 else 3
-    raw = np.frombuffer(zlib.decompress(idat), dtype=np.uint8).reshape(height, width * channels + 1)
-    assert (raw[:, 0] == 0).all()
-    pixels = raw[:, 1:].reshape((height, width) if channels == 1 else (height, width, 3))
-    return pixels, text
 
 
 def _png_size(path) -> tuple[int, int]:
@@ -411,7 +374,7 @@ def test_xbragg_switches_stay_out_of_the_reference_command(workdir):
 SUPERVISOR_SMALL_ROI = ["-roi", "600", "640", "980", "1010"]
 
 
-@pytest.mark.skipif(not NB_C_BIN, reason="set NB_C_BIN to the reference program")
+@needs_reference
 def test_supervisor_command_against_reference_program(workdir, capsys):
     flags = _flags("supervisor_roi")
     i = flags.index("-roi")
@@ -443,7 +406,7 @@ def test_image_metrics():
 NOTE_BASE = "-cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 64 -lambda 1 -distance 50 -misset 10 20 30"
 
 
-@pytest.mark.skipif(not NB_C_BIN, reason="set NB_C_BIN to the reference program")
+@needs_reference
 @pytest.mark.parametrize("extra, named", [
     ("-mosflm -pivot sample -twotheta 10", ["pivot-ignored"]),
     ("-oversample_thick", ["zero-capture"]),
@@ -463,7 +426,7 @@ def test_named_behaviours_are_the_differences_from_reference_program(workdir, ex
         assert status == 0 and s["correlation"] >= 0.999999 and s["max_rel_diff"] <= 1e-5
 
 
-@pytest.mark.skipif(not NB_C_BIN, reason="set NB_C_BIN to the reference program")
+@needs_reference
 @pytest.mark.parametrize("phi", [
     "-phi 0 -osc 15 -phisteps 3",
     "-phi 0 -phistep 5 -osc 15 -roi 10 40 5 50",

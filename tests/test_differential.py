@@ -19,7 +19,6 @@ matching (``strstr``) as under xbragg's exact matching:
 from __future__ import annotations
 
 import os
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -29,12 +28,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from golden import compare, stage_inputs, within_tolerance
+from golden import compare, needs_reference, run_reference, stage_inputs, within_tolerance
 from xbragg.cli.main import run
 
 pytestmark = pytest.mark.differential
 
-NB_C_BIN = os.environ.get("NB_C_BIN")
 EXAMPLES = int(os.environ.get("XB_DIFF_EXAMPLES", "25"))
 
 #: what makes xbragg reproduce the reference's own behaviours (docs/reference-behaviour.md)
@@ -192,14 +190,6 @@ def commands(draw) -> list[str]:
     return flags
 
 
-def run_reference(flags: list[str], workdir: Path) -> np.ndarray:
-    """The reference's float image for ``flags`` (run in ``workdir``)."""
-    subprocess.run([NB_C_BIN, *flags, "-floatfile", "c.bin", "-nonoise", "-nopgm"], cwd=workdir,
-                   env={**os.environ, "OMP_NUM_THREADS": "1"}, check=True, capture_output=True,
-                   timeout=300)
-    return np.fromfile(workdir / "c.bin", dtype="<f4")
-
-
 def run_xbragg(flags: list[str], workdir: Path) -> np.ndarray:
     """xbragg's float image for ``flags`` with :data:`C_PARITY_FLAGS`, in ``workdir``."""
     (workdir / "Fdump.bin").unlink(missing_ok=True)
@@ -218,7 +208,7 @@ def differences(flags: list[str]) -> dict | None:
     with tempfile.TemporaryDirectory(prefix="xb-diff-") as tmp:
         workdir = Path(tmp)
         stage_inputs(workdir)
-        ref = run_reference(flags, workdir)
+        ref, _ = run_reference(flags, workdir)
         ours = run_xbragg(flags, workdir)
     if ours.shape != ref.shape:
         return {"sizes": (ours.size, ref.size)}
@@ -229,7 +219,7 @@ def differences(flags: list[str]) -> dict | None:
     return None if within_tolerance(m) else m
 
 
-@pytest.mark.skipif(not NB_C_BIN, reason="set NB_C_BIN to the reference nanoBragg binary")
+@needs_reference
 @settings(max_examples=EXAMPLES, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(flags=commands())

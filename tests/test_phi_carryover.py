@@ -9,15 +9,13 @@ also run through the reference program itself.
 from __future__ import annotations
 
 import io
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import xbragg
-from golden import compare, extra_image, within_tolerance
+from golden import compare, extra_image, needs_reference, run_reference, within_tolerance
 from xbragg.cli.main import run
 
 BASE = ("-cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 48 -lambda 1 -distance 50 "
@@ -37,7 +35,6 @@ CASES = {
                                    "-detector_thick 100 -detector_thicksteps 2 -detector_abs 50 "
                                    "-oversample 2"),
 }
-NB_C_BIN = os.environ.get("NB_C_BIN")
 
 
 def _stored(name: str) -> np.ndarray:
@@ -103,13 +100,10 @@ def test_differentiable_model_carries_over_like_render(name):
     assert within_tolerance(compare(image.numpy().astype(np.float32), _stored(name)))
 
 
-@pytest.mark.skipif(not NB_C_BIN, reason="set NB_C_BIN to the reference program")
+@needs_reference
 @pytest.mark.parametrize("name", list(CASES))
 def test_carryover_matches_reference_program(name, tmp_path, monkeypatch):
-    flags = f"{BASE} {CASES[name]} -floatfile ref.bin -nonoise -nopgm -noprogress".split()
-    subprocess.run([NB_C_BIN, *flags], cwd=tmp_path, check=True, capture_output=True,
-                   env={**os.environ, "OMP_NUM_THREADS": "1"})
-    ref = np.fromfile(tmp_path / "ref.bin", dtype="<f4").reshape(48, 48)
+    ref = run_reference(f"{BASE} {CASES[name]} -noprogress".split(), tmp_path)[0].reshape(48, 48)
     (tmp_path / "Fdump.bin").unlink(missing_ok=True)
     ours = _xbragg(CASES[name], tmp_path, monkeypatch, "--phi-carryover")
     metrics = compare(ours, ref)

@@ -1,21 +1,16 @@
 """-printout and -printout_pixel: the reference's per-pixel lines, from the renderer's records."""
 from __future__ import annotations
 
-import io
-import os
 import re
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from golden import EXTRA, GOLDEN
-from xbragg.cli.main import run
+from golden import EXTRA, GOLDEN, needs_reference, run_reference, run_xbragg
 from xbragg.cli.parse import parse_args
 
 INPUTS = GOLDEN / "inputs"
-NB_C_BIN = os.environ.get("NB_C_BIN")
 BLOCK_LINES = 14
 STORED_FLAGS = ("-cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 4 -distance 5 -pixel 1 "
                 "-Xbeam 0.5 -Ybeam 0.5 -phi 0 -osc 6 -phisteps 3 -oversample 2 -detector_thick 100 "
@@ -65,10 +60,7 @@ pytestmark = pytest.mark.usefixtures("scratch_directory")
 
 
 def _xbragg(tmp_path: Path, flags: list[str]) -> str:
-    out = io.StringIO()
-    assert run(flags + ["-floatfile", str(tmp_path / "x.bin"), "-intfile", str(tmp_path / "x.img"),
-                        "-nonoise", "-nopgm", "-noprogress"], out) == 0
-    return out.getvalue()
+    return run_xbragg(flags, tmp_path)[1]
 
 
 def test_matches_the_stored_reference_printout(tmp_path):
@@ -125,7 +117,7 @@ def test_masked_and_outside_roi_pixels_are_not_printed(tmp_path):
         (f, s) for s in (1, 2) for f in (2, 3, 4)]
 
 
-@pytest.mark.skipif(not NB_C_BIN, reason="set NB_C_BIN to the reference nanoBragg binary")
+@needs_reference
 @pytest.mark.parametrize("extra", [
     "-printout",
     "-printout -mosaic 1 -mosaic_dom 3 -mosaic_seed 3 -phi 0 -osc 3 -phisteps 3",
@@ -141,8 +133,7 @@ def test_live_reference(tmp_path, extra):
     flags = SMALL + extra.split()
     work = tmp_path / "ref"
     work.mkdir()
-    done = subprocess.run([NB_C_BIN, *flags, "-floatfile", "float.bin", "-nonoise", "-nopgm"], cwd=work,
-                          check=True, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    _, stdout = run_reference(flags, work)
     ours = blocks(_xbragg(tmp_path, flags + ["--c-parity"]))
     assert ours
-    assert_blocks_match(ours, blocks(done.stdout))
+    assert_blocks_match(ours, blocks(stdout))

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import re
 import shlex
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import xbragg
+from png_reader import decode_png
 from xbragg.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,23 +28,10 @@ def _python_blocks() -> list[str]:
 
 
 def _png_pixels(data: bytes) -> np.ndarray:
-    """The pixels of an 8-bit greyscale, non-interlaced PNG whose rows use filter 0 (as
-    xbragg.tools.png writes them)."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, header = 8, b"", None
-    while pos < len(data):
-        (length,), kind = struct.unpack(">I", data[pos:pos + 4]), data[pos + 4:pos + 8]
-        body = data[pos + 8:pos + 8 + length]
-        if kind == b"IHDR":
-            header = struct.unpack(">IIBBBBB", body)
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    width, height, depth, colour, _, _, interlace = header
-    assert (depth, colour, interlace) == (8, 0, 0)
-    rows = np.frombuffer(zlib.decompress(idat), dtype=np.uint8).reshape(height, width + 1)
-    assert not rows[:, 0].any()
-    return rows[:, 1:]
+    """The pixels of an 8-bit greyscale PNG as xbragg.tools.png writes it."""
+    pixels, _ = decode_png(data)
+    assert pixels.ndim == 2, "expected a greyscale PNG"
+    return pixels
 
 
 def test_first_python_snippet_saves_a_visible_preview(tmp_path, monkeypatch, capsys):

@@ -18,9 +18,8 @@ import pytest
 
 from xbragg.render.plan import PROCESS_MIN_EVALUATIONS, available_cores
 
-from processes import live_children, process_state
+from processes import child_env, live_children, process_state
 
-ROOT = Path(__file__).resolve().parents[1]
 # 2048^2 pixels x 16^2 sub-pixels: about 1e9 evaluations, far more than PROCESS_MIN_EVALUATIONS per
 # worker, and minutes of work on two cores: the signal always arrives mid-render
 BIG = ["-cell", "100", "100", "100", "90", "90", "90", "-default_F", "100", "-distance", "100",
@@ -35,12 +34,6 @@ pytestmark = [
 assert 2048 * 2048 * 16 * 16 > 100 * PROCESS_MIN_EVALUATIONS
 
 
-def _env() -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
 def _running(pid: int) -> bool:
     """Still running: not gone and not a zombie (exited, waiting for a parent to reap it)."""
     info = process_state(pid)
@@ -49,7 +42,7 @@ def _running(pid: int) -> bool:
 
 def _start_render(work: Path, **popen) -> tuple[subprocess.Popen, set[int]]:
     """Start the big render and return it with its worker pids, once they all exist."""
-    proc = subprocess.Popen([sys.executable, "-m", "xbragg", *BIG], cwd=work, env=_env(),
+    proc = subprocess.Popen([sys.executable, "-m", "xbragg", *BIG], cwd=work, env=child_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **popen)
     deadline = time.monotonic() + 60
     workers: set[int] = set()
@@ -141,7 +134,7 @@ def test_fallback_without_prctl_watches_the_parent(tmp_path):
         print(child, flush=True)
         os._exit(0)                                       # the parent dies without a word
     """)
-    done = subprocess.run([sys.executable, "-c", script], env=_env(), capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", script], env=child_env(), capture_output=True, text=True,
                           timeout=30)
     worker = int(done.stdout.strip())
     try:
