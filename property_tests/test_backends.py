@@ -135,7 +135,7 @@ def test_output_has_requested_dtype_and_device(backend, device, spec, dtype):
     xp = namespace(backend)
     img = xbragg.render(exp, backend=backend, device=device, dtype=dtype).image
     assert img.dtype == getattr(xp, dtype)
-    assert tuple(img.shape) == (exp.detector.spixels, exp.detector.fpixels)
+    assert tuple(img.shape) == (exp.panel.slow_pixels, exp.panel.fast_pixels)
     want = resolve_device(xp, backend, device)
     if want is not None:
         got = device_of(img)

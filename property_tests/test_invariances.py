@@ -104,7 +104,7 @@ def assert_same_pixels(out: np.ndarray, ref: np.ndarray, exp) -> None:
 def test_roi_render_is_the_crop_of_the_full_render(spec, data):
     exp = spec.build()
     full = xbragg.render(exp)
-    nf, ns = exp.detector.fpixels, exp.detector.spixels
+    nf, ns = exp.panel.fast_pixels, exp.panel.slow_pixels
     x0 = data.draw(st.integers(0, nf - 1))
     x1 = data.draw(st.integers(x0, nf + 2))
     y0 = data.draw(st.integers(0, ns - 1))
@@ -159,6 +159,6 @@ def test_intensity_scales_as_fluence(spec, power, k):
 def test_repeating_a_phi_step_leaves_the_image_unchanged(spec, phi):
     once = spec.build(["-phi", fmt(phi), "-osc", "0", "-phistep", "0", "-phisteps", "1"])
     twice = spec.build(["-phi", fmt(phi), "-osc", "0", "-phistep", "0", "-phisteps", "2"])
-    assert once.phi.phisteps == 1 and twice.phi.phisteps == 2
-    assert np.all(twice.phi.angles_rad == once.phi.angles_rad[0])
+    assert once.scan.phisteps == 1 and twice.scan.phisteps == 2
+    assert np.all(twice.scan.angles_rad == once.scan.angles_rad[0])
     np.testing.assert_allclose(image(twice), image(once), rtol=1e-12, atol=0)

@@ -62,14 +62,15 @@ class ExperimentSpec:
         exp = xbragg.build_experiment(opts)
         changes = {}
         if self.table is not None:
-            changes["hkl"] = self.table
+            changes["crystal"] = dataclasses.replace(exp.crystal, structure_factors=self.table)
             interp = self.interpolate if self.interpolate is not None else exp.interpolate
             changes["interpolate"] = bool(interp)
         if self.source_rows is not None:
-            det = exp.detector
+            beam = exp.beam
             rows = np.array(self.source_rows)
-            rows[:, :3] += -10.0 * det.beam
-            changes["sources"] = build_sources(opts, exp.wavelength_m, det.beam, det.polar_vector, rows)
+            rows[:, :3] += -10.0 * beam.direction
+            changes["beam"] = dataclasses.replace(beam, sources=build_sources(
+                opts, beam.wavelength_m, beam.direction, beam.polarization_axis, rows))
         return dataclasses.replace(exp, **changes) if changes else exp
 
     def scaled_F(self, k: float) -> "ExperimentSpec":
@@ -84,8 +85,8 @@ class ExperimentSpec:
 
 def work(exp) -> int:
     """Kernel evaluations of one full render (interpolated ones weighted by 8)."""
-    det = exp.detector
-    return det.fpixels * det.spixels * exp.evaluations_per_pixel * (8 if exp.interpolate else 1)
+    panel = exp.panel
+    return panel.fast_pixels * panel.slow_pixels * exp.evaluations_per_pixel * (8 if exp.interpolate else 1)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -96,7 +96,7 @@ def test_convention_then_vector_keeps_the_conventions_pivot(tmp_path):
     assert within_tolerance(compare(ours, _stored("convention_then_vector")))
     assert notes == []
     exp = build_experiment(parse_args(BASE + "-xds -fdet_vector 1 0 0".split()).options)
-    assert exp.detector.convention == "CUSTOM" and exp.detector.pivot == "sample"
+    assert exp.detector_setup.convention == "CUSTOM" and exp.detector_setup.pivot == "sample"
 
 
 @pytest.mark.parametrize("flags", ["-mosflm -pivot beam -detector_rotx 5", "-xds -pivot sample",
@@ -113,8 +113,8 @@ def test_pivot_note_only_when_the_geometry_changes():
     assert len(exp.notes) == 1       # MOSFLM's beam centre is half a pixel off the sample pivot's
     parity = build_experiment(parse_args(BASE + ["-mosflm", "-pivot", "sample", "--c-parity"]).options)
     plain = build_experiment(parse_args(BASE + ["-mosflm"]).options)
-    assert parity.detector.pivot == "beam"
-    assert np.array_equal(parity.detector.pix0, plain.detector.pix0)
+    assert parity.detector_setup.pivot == "beam"
+    assert np.array_equal(parity.panel.origin_m, plain.panel.origin_m)
 
 
 def test_substring_readings_under_c_parity():

@@ -247,7 +247,7 @@ def _sparse_and_dense(tmp_path, monkeypatch, text: str, backend: str,
     for dense_max in (hkl_module.DENSE_MAX_CELLS, 0):
         monkeypatch.setattr(hkl_module, "DENSE_MAX_CELLS", dense_max)
         exp = build_experiment(opts)
-        assert exp.hkl.sparse == (dense_max == 0)
+        assert exp.crystal.structure_factors.sparse == (dense_max == 0)
         result = render(exp, backend=backend, workers=1)
         assert not result.interpolation_fell_back      # tricubic lookups throughout when on
         images.append(to_numpy(result.image))

@@ -55,7 +55,8 @@ def experiment(case: str):
     opts = xbragg.options_from_flags(f"{BASE} {CASES[case]}")
     exp = xbragg.build_experiment(opts)
     if "-interpolate" in CASES[case]:
-        exp = dataclasses.replace(exp, hkl=_table(), interpolate=True)
+        exp = dataclasses.replace(exp, crystal=dataclasses.replace(exp.crystal, structure_factors=_table()),
+                                  interpolate=True)
     return exp
 
 

@@ -66,7 +66,7 @@ def test_the_cache_is_written_and_read_only_when_asked(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
     exp = build_experiment(with_hkl, hkl_cache="F.cache")
     assert os.listdir(tmp_path) == ["F.cache"]
-    assert np.array_equal(read_fdump("F.cache").F, exp.hkl.F)
+    assert np.array_equal(read_fdump("F.cache").F, exp.crystal.structure_factors.F)
 
     without_hkl = options_from_flags(FLAGS)
     with pytest.raises(InputError) as info:

@@ -58,7 +58,7 @@ def test_output_dtype_follows_request(experiment, backend, dtype):
     xp = namespace(backend)
     img = xbragg.render(experiment, backend=backend, dtype=dtype).image
     assert img.dtype == getattr(xp, dtype)
-    assert tuple(img.shape) == (experiment.detector.spixels, experiment.detector.fpixels)
+    assert tuple(img.shape) == (experiment.panel.slow_pixels, experiment.panel.fast_pixels)
 
 
 def test_float32_close_to_float64(experiment):

@@ -49,7 +49,7 @@ def _xbragg(flags: str, workdir: Path, monkeypatch, *extra: str) -> np.ndarray:
 
 
 def _schedule(flags: str):
-    return xbragg.build_experiment(xbragg.options_from_flags(f"{BASE} {flags}")).phi
+    return xbragg.build_experiment(xbragg.options_from_flags(f"{BASE} {flags}")).scan
 
 
 @pytest.mark.parametrize("flags, carried, first_pass", [

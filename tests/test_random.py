@@ -221,7 +221,7 @@ def test_mosaic_domain_count_rules(tmp_path, monkeypatch, spread, domains, expec
     opts = SimulationOptions(cell_A=(100,), default_F=100, fpixels=8, spixels=8,
                              mosaic_spread_deg=spread, mosaic_domains=domains)
     exp = build_experiment(opts)
-    assert exp.mosaic_umats.shape == (expect_domains, 3, 3)
+    assert exp.crystal.mosaic_umats.shape == (expect_domains, 3, 3)
     assert exp.rotated_cells.shape[1] == expect_domains
     warnings = [m for m in exp.messages if "mosaic" in m]
     assert (warning is None and not warnings) or (warning is not None and warning in warnings[0])

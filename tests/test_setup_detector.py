@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 import xbragg
-from xbragg.setup.detector import build_detector
+from xbragg.setup.detector import build_detector, quoted_geometry
 
 from golden import GOLDEN, case
 from reference_formulas import rotate_xyz
@@ -46,8 +47,19 @@ BEAM_FLAGS = "-Xbeam 4.1 -Ybeam 3.3"
 ATOL = 1e-14
 
 
-def build(flags: str):
-    return build_detector(xbragg.options_from_flags(flags))
+def build(flags: str) -> SimpleNamespace:
+    """The panel, its set-up and the beam-centre forms the reference quotes, under the reference's names."""
+    built = build_detector(xbragg.options_from_flags(flags))
+    panel, setup = built.panel, built.setup
+    quoted = quoted_geometry(panel, built.beam_direction, setup)
+    pix0 = panel.origin_m
+    return SimpleNamespace(
+        convention=setup.convention, pivot=setup.pivot, fdet=panel.fast_axis, sdet=panel.slow_axis,
+        odet=panel.normal, pix0=pix0, close_distance_m=panel.close_distance_m, distance_m=quoted.distance_m,
+        Xbeam_m=quoted.beam_xy_m[0], Ybeam_m=quoted.beam_xy_m[1], Fbeam_m=quoted.beam_fs_m[0],
+        Sbeam_m=quoted.beam_fs_m[1], Fclose_m=quoted.close_fs_m[0], Sclose_m=quoted.close_fs_m[1],
+        ORGX=quoted.orgxy[0], ORGY=quoted.orgxy[1],
+        dials_origin_mm=1000.0 * np.array([pix0[2], pix0[1], -pix0[0]]))
 
 
 def beam_fs(convention: str, x: float, y: float) -> tuple[float, float]:

@@ -28,6 +28,8 @@ import numpy as np
 from .constants import RTD
 from .errors import OutputError
 from .io.atomic import OutputBatch, check_writable, same_file_key
+from .kernel.vectors import dot3
+from .setup.detector import quoted_geometry
 from .io.cformat import format_f, format_g
 from .io.hkl import FDUMP_NAME
 from .io.pgm import pgm_bytes
@@ -200,27 +202,32 @@ def smv_header_lines(exp, *, noise: bool = False) -> list:
     integer image and ``(Sbeam + 0.0*pixel)`` in the noise image; kept (they
     differ only for a -0 beam position).
     """
-    det = exp.detector
+    panel = exp.panel
+    quoted = quoted_geometry(panel, exp.beam.direction, exp.detector_setup)
+    Xbeam, Ybeam = quoted.beam_xy_m
+    Fbeam, Sbeam = quoted.beam_fs_m
     g = format_g
-    px = det.pixel_size_m
+    px = panel.pixel_size_m
     zero = 0.0 * px
-    denzo_x = (det.Sbeam_m + zero) if noise else (det.Sbeam_m - zero)
-    denzo_y = (det.Fbeam_m + zero) if noise else (det.Fbeam_m - zero)
-    o = det.dials_origin_mm
-    phi0, osc = exp.phi.phi0_rad, exp.phi.osc_rad
+    denzo_x = (Sbeam + zero) if noise else (Sbeam - zero)
+    denzo_y = (Fbeam + zero) if noise else (Fbeam - zero)
+    # the reference's DIALS_ORIGIN: pix0 on the axes (z, y, -x), mm
+    pix0 = panel.origin_m
+    o = [1000.0 * float(dot3(pix0, np.array(axis))) for axis in ((0.0, 0.0, 1.0), (0.0, 1.0, 0.0), (-1.0, 0.0, 0.0))]
+    phi0, osc = exp.scan.phi0_rad, exp.scan.osc_rad
     return [
-        ("PIXEL_SIZE", g(px * 1000.0)), ("DISTANCE", g(det.distance_m * 1000.0)),
-        ("WAVELENGTH", g(exp.wavelength_m * 1e10)),
-        ("BEAM_CENTER_X", g(det.Xbeam_m * 1000.0)), ("BEAM_CENTER_Y", g(det.Ybeam_m * 1000)),
-        ("ADXV_CENTER_X", g(det.Fbeam_m * 1000.0)), ("ADXV_CENTER_Y", g((det.detsize_s_m - det.Sbeam_m) * 1000)),
-        ("MOSFLM_CENTER_X", g((det.Sbeam_m - 0.5 * px) * 1000.0)),
-        ("MOSFLM_CENTER_Y", g((det.Fbeam_m - 0.5 * px) * 1000)),
+        ("PIXEL_SIZE", g(px * 1000.0)), ("DISTANCE", g(quoted.distance_m * 1000.0)),
+        ("WAVELENGTH", g(exp.beam.wavelength_m * 1e10)),
+        ("BEAM_CENTER_X", g(Xbeam * 1000.0)), ("BEAM_CENTER_Y", g(Ybeam * 1000)),
+        ("ADXV_CENTER_X", g(Fbeam * 1000.0)), ("ADXV_CENTER_Y", g((quoted.detsize_fs_m[1] - Sbeam) * 1000)),
+        ("MOSFLM_CENTER_X", g((Sbeam - 0.5 * px) * 1000.0)),
+        ("MOSFLM_CENTER_Y", g((Fbeam - 0.5 * px) * 1000)),
         ("DENZO_X_BEAM", g(denzo_x * 1000.0)), ("DENZO_Y_BEAM", g(denzo_y * 1000)),
         f"DIALS_ORIGIN={g(o[0])},{g(o[1])},{g(o[2])}",
-        ("XDS_ORGX", g(det.ORGX)), ("XDS_ORGY", g(det.ORGY)),
-        ("CLOSE_DISTANCE", g(det.close_distance_m * 1000.0)),
+        ("XDS_ORGX", g(quoted.orgxy[0])), ("XDS_ORGY", g(quoted.orgxy[1])),
+        ("CLOSE_DISTANCE", g(panel.close_distance_m * 1000.0)),
         ("PHI", g(phi0 * RTD)), ("OSC_START", g(phi0 * RTD)), ("OSC_RANGE", g(osc * RTD)),
-        ("TWOTHETA", g(det.twotheta_rad * RTD)),
+        ("TWOTHETA", g(quoted.twotheta_rad * RTD)),
         ("DETECTOR_SN", "000"), ("BEAMLINE", "fake"),
     ]
 

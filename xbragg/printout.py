@@ -54,7 +54,7 @@ class PixelPrintout:
         self.F_latt = 0.0
         self.F_cell = 0.0
         cr = exp.crystal
-        self.cell = np.stack([cr.a, cr.b, cr.c])     # rows a, b, c (m); the reference's start: unrotated
+        self.cell = cr.real_axes_m                   # rows a, b, c (m); the reference's start: unrotated
         # each evaluation's cell, flattened (phi step x mosaic domain), picked once here, not per pixel
         self.cells = exp.rotated_cells.reshape(-1, 3, 3)
         if exp.phi_carryover:
@@ -93,7 +93,7 @@ class PixelPrintout:
                 cells = self.cells
             self.cell = cells[R - 1]
         elif exp.oversample_polar:
-            self.polar_kept = 1.0 if exp.nopolar else 0.0     # reset per pixel, never computed
+            self.polar_kept = 1.0 if (not exp.beam.polarization_correction) else 0.0     # reset per pixel, never computed
         reached = np.flatnonzero(r["reached"][p].reshape(-1))
         if reached.size:
             self.F_cell = float(r["F_cell"][p].reshape(-1)[reached[-1]])
@@ -104,7 +104,7 @@ class PixelPrintout:
         pos = r["pos"][p, T - 1, S - 1]
         # the reference's second stol takes the lab x axis as the beam, whatever the convention
         twotheta = math.atan2(math.sqrt(pos[1] * pos[1] + pos[2] * pos[2]), pos[0])
-        test = math.sin(twotheta / 2.0) / (exp.wavelength_m * 1e10)
+        test = math.sin(twotheta / 2.0) / (exp.beam.wavelength_m * 1e10)
         I = float(r["I"][p])
         polar = self.polar_kept if exp.oversample_polar else float(r["polar_used"][p])
         omega = r["omega"][p, T - 1, S - 1] if exp.oversample_omega else r["omega"][p, 0, 0]

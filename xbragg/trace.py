@@ -37,7 +37,7 @@ def trace_lines(exp: Experiment, record: dict, slow: int, fast: int) -> list[str
          for k, v in record.items()}
     parts = record.get("F_latt_parts")
     parts = None if parts is None else [to_numpy(p) for p in parts]
-    det, cr = exp.detector, exp.crystal
+    panel, cr = exp.panel, exp.crystal
     lines: list[str] = [f"TRACE_PY_CONFIG: tracing pixel (spixel={slow}, fpixel={fast})"]
 
     def out(key: str, value: str) -> None:
@@ -48,25 +48,25 @@ def trace_lines(exp: Experiment, record: dict, slow: int, fast: int) -> list[str
     F_latt, F_cell, keep = r["F_latt"][0], r["F_cell"][0], r["keep"][0]
     nearest, terms = r["nearest"][0], r["term"][0]
     T, S, N = scattering.shape[:3]
-    domains = exp.mosaic_umats.shape[0]
-    incident = -exp.sources.direction
-    lambdas = exp.sources.wavelength_m
+    domains = exp.crystal.mosaic_umats.shape[0]
+    incident = -exp.beam.sources.direction
+    lambdas = exp.beam.sources.wavelength_m
     first_pass = r.get("first_pass")
     if first_pass is None:           # no phi carry-over: every evaluation takes its own cell
         cell0 = first_pass_cell0 = exp.rotated_cells[0, 0]
     else:
         cell0, first_pass_cell0 = exp.carried_cells[0, 0], exp.first_pass_cells[0, 0]
-    angles = exp.phi.angles_rad
+    angles = exp.scan.angles_rad
     for t in range(T):
         for s in range(S):
-            out("pix0_vector_meters", _vec(det.pix0))
-            out("fdet_vec", _vec(det.fdet))
-            out("sdet_vec", _vec(det.sdet))
+            out("pix0_vector_meters", _vec(panel.origin_m))
+            out("fdet_vec", _vec(panel.fast_axis))
+            out("sdet_vec", _vec(panel.slow_axis))
             out("pixel_pos_meters", _vec(pos[t, s]))
             out("R_distance_meters", _num(airpath[t, s]))
             out("omega_pixel_sr", _num(omega[t, s] if exp.oversample_omega else omega[0, 0]))
-            out("close_distance_meters", _num(det.close_distance_m))
-            out("obliquity_factor", _num(det.close_distance_m / airpath[t, s]))
+            out("close_distance_meters", _num(panel.close_distance_m))
+            out("obliquity_factor", _num(panel.close_distance_m / airpath[t, s]))
             out("diffracted_vec", _vec(diffracted[t, s]))
             out("incident_vec", _vec(incident[0]))
             out("lambda_meters", _num(lambdas[0]))
@@ -84,7 +84,7 @@ def trace_lines(exp: Experiment, record: dict, slow: int, fast: int) -> list[str
                 for name, p in zip("abc", parts):
                     out(f"F_latt_{name}", _num(p[0, t, s, 0, 0]))
             out("F_latt", _num(F_latt[t, s, 0, 0]))
-            for tic in range(exp.phi.phisteps):
+            for tic in range(exp.scan.phisteps):
                 rr = tic * domains
                 fb = parts[1][0, t, s, 0, rr] if parts is not None else float("nan")
                 lines.append(f"{PREFIX}_PHI phi_tic={tic} phi_deg={_num(angles[tic] * RTD)} "
@@ -109,7 +109,7 @@ def trace_lines(exp: Experiment, record: dict, slow: int, fast: int) -> list[str
     out("I_before_scaling", _num(r["I"][0]))
     out("r_e_meters", _num(math.sqrt(R_E_SQR_M2)))
     out("r_e_sqr", _num(R_E_SQR_M2))
-    out("fluence_photons_per_m2", _num(exp.fluence))
+    out("fluence_photons_per_m2", _num(exp.beam.fluence))
     out("steps", str(exp.steps))
     out("oversample_thick", str(int(exp.oversample_thick)))
     out("oversample_polar", str(int(exp.oversample_polar)))
@@ -130,7 +130,7 @@ def _interp_lines(exp: Experiment, r: dict, t: int, s: int) -> list[str]:
     """The 4x4x4 neighbourhood of source 0, phi 0, domain 0: nodes, amplitudes, weights, result."""
     nodes = r["tri_nodes"][0][t, s, 0, 0]         # (3, 4) h, k, l node indices
     weights = r["tri_weights"][0][t, s, 0, 0]     # (3, 4)
-    table = exp.hkl
+    table = exp.crystal.structure_factors
     amps = []
     for hi in nodes[0]:
         for ki in nodes[1]:

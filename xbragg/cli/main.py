@@ -50,9 +50,10 @@ def _check_finite(image32: np.ndarray, exp, c_parity: bool) -> None:
     bad = int(np.count_nonzero(~np.isfinite(image32)))
     if bad == 0:
         return
-    largest_F = abs(exp.default_F)
-    if exp.hkl is not None:
-        values = exp.hkl.values if exp.hkl.sparse else exp.hkl.F
+    largest_F = abs(exp.crystal.default_F)
+    table = exp.crystal.structure_factors
+    if table is not None:
+        values = table.values if table.sparse else table.F
         largest_F = max(largest_F, float(np.max(np.abs(values))))
     message = (f"{bad} pixels of the image are not finite: intensities overflow float32 "
                f"(above {np.finfo(np.float32).max:.3g} photons); the structure factors "
@@ -100,7 +101,7 @@ def run(argv: list[str], out=None) -> int:
     # the outputs need the whole detector's image, whatever the -roi; this covers the render's
     # own estimate, so render() is given no limit to check again
     needed = (render_memory_bytes(exp, dtype, budget)
-              + OUTPUT_BYTES_PER_PIXEL * exp.detector.fpixels * exp.detector.spixels)
+              + OUTPUT_BYTES_PER_PIXEL * exp.panel.fast_pixels * exp.panel.slow_pixels)
     check_render_memory(needed, limit, exp, "the image and output files", "--memory-limit")
     print_setup(exp, out)
     print_notes(notes + list(exp.notes), out)
@@ -132,7 +133,7 @@ def run(argv: list[str], out=None) -> int:
     # only an overflowed image written under --c-parity (reported above) gets here with inf
     # pixels; its statistics and integer images are computed as the reference's, quietly
     with np.errstate(over="ignore", invalid="ignore"), OutputBatch() as batch:
-        stats = image_stats(image32, exp.roi_bounds, exp.mask, pixel_size_m=exp.detector.pixel_size_m,
+        stats = image_stats(image32, exp.roi_bounds, exp.mask, pixel_size_m=exp.panel.pixel_size_m,
                             oversample=exp.oversample)
         # every output is staged, then all are put in place together: a late failure leaves none
         out.write(f"writing {plan.floatfile} as {image32.size} 4-byte floats\n")

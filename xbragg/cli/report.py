@@ -5,6 +5,7 @@ from typing import TextIO
 
 from ..constants import RTD
 from ..io.cformat import format_g
+from ..setup.detector import quoted_geometry
 from ..setup.experiment import Experiment
 from ..stats import ImageStats
 
@@ -13,13 +14,16 @@ g = format_g
 
 def print_setup(exp: Experiment, out: TextIO) -> None:
     """Geometry, crystal and sampling summary (a subset of the reference's printout)."""
-    det, cr, src = exp.detector, exp.crystal, exp.sources
+    cr, src, panel, beam = exp.crystal, exp.beam.sources, exp.panel, exp.beam
+    quoted = quoted_geometry(panel, beam.direction, exp.detector_setup)
+    setup = exp.detector_setup
     w = out.write
     w("xbragg: nanoBragg-compatible diffraction simulator\n")
     for msg in exp.messages:
         w(msg + "\n")
-    w(f"{det.convention.lower()} convention selected.\n")
-    w("pivoting detector around " + ("sample\n" if det.pivot == "sample" else "direct beam spot\n"))
+    if setup is not None:
+        w(f"{setup.convention.lower()} convention selected.\n")
+        w("pivoting detector around " + ("sample\n" if setup.pivot == "sample" else "direct beam spot\n"))
     if exp.interpolate_auto:
         w("auto-selected " + ("tricubic interpolation of structure factors\n" if exp.interpolate
                               else "no interpolation\n"))
@@ -29,30 +33,31 @@ def print_setup(exp: Experiment, out: TextIO) -> None:
     sx, sy, sz = cr.size_m
     w(f"crystal is {g(sx * 1e6)} x {g(sy * 1e6)} x {g(sz * 1e6)} microns\n")
     w(f"  created a total of {src.count} sources:\n")
-    w(f"  created a total of {exp.mosaic_umats.shape[0]} mosaic domains\n")
-    if exp.hkl is not None:
-        w(f"  {exp.hkl.count} initialized hkls (all others ={g(exp.default_F)})\n")
+    w(f"  created a total of {exp.crystal.mosaic_umats.shape[0]} mosaic domains\n")
+    if exp.crystal.structure_factors is not None:
+        w(f"  {exp.crystal.structure_factors.count} initialized hkls (all others ={g(exp.crystal.default_F)})\n")
     else:
-        w(f"  0 initialized hkls (all others ={g(exp.default_F)})\n")
-    w(f"  wave={g(exp.wavelength_m)} meters +/- {g(src.dispersion * 100)}% in {src.dispsteps} steps\n")
-    w(f"  incident fluence: {g(exp.fluence)} photons/m^2\n")
-    w(f"  distance={g(det.distance_m)} detsize={g(det.detsize_f_m)}x{g(det.detsize_s_m)}  "
-      f"pixel={g(det.pixel_size_m)} meters ({det.fpixels}x{det.spixels} pixels)\n")
-    w(f"  Xbeam={g(det.Xbeam_m)} Ybeam={g(det.Ybeam_m)}\n")
-    w(f"  Fbeam={g(det.Fbeam_m)} Sbeam={g(det.Sbeam_m)}\n")
-    w(f"  Fclose={g(det.Fclose_m)} Sclose={g(det.Sclose_m)}\n")
-    w("  DIRECTION_OF_DETECTOR_X-AXIS= " + " ".join(g(v) for v in det.fdet) + "\n")
-    w("  DIRECTION_OF_DETECTOR_Y-AXIS= " + " ".join(g(v) for v in det.sdet) + "\n")
-    w("  DIRECTION_OF_DETECTOR_Z-AXIS= " + " ".join(g(v) for v in det.odet) + "\n")
-    w("  INCIDENT_BEAM_DIRECTION= " + " ".join(g(v) for v in det.beam) + "\n")
-    w("  spindle ROTATION_AXIS= " + " ".join(g(v) for v in det.spindle_axis) + "\n")
+        w(f"  0 initialized hkls (all others ={g(exp.crystal.default_F)})\n")
+    w(f"  wave={g(exp.beam.wavelength_m)} meters +/- {g(src.dispersion * 100)}% in {src.dispsteps} steps\n")
+    w(f"  incident fluence: {g(exp.beam.fluence)} photons/m^2\n")
+    detsize_f, detsize_s = quoted.detsize_fs_m
+    w(f"  distance={g(quoted.distance_m)} detsize={g(detsize_f)}x{g(detsize_s)}  "
+      f"pixel={g(panel.pixel_size_m)} meters ({panel.fast_pixels}x{panel.slow_pixels} pixels)\n")
+    w("  Xbeam={} Ybeam={}\n".format(*(g(v) for v in quoted.beam_xy_m)))
+    w("  Fbeam={} Sbeam={}\n".format(*(g(v) for v in quoted.beam_fs_m)))
+    w("  Fclose={} Sclose={}\n".format(*(g(v) for v in quoted.close_fs_m)))
+    w("  DIRECTION_OF_DETECTOR_X-AXIS= " + " ".join(g(v) for v in panel.fast_axis) + "\n")
+    w("  DIRECTION_OF_DETECTOR_Y-AXIS= " + " ".join(g(v) for v in panel.slow_axis) + "\n")
+    w("  DIRECTION_OF_DETECTOR_Z-AXIS= " + " ".join(g(v) for v in panel.normal) + "\n")
+    w("  INCIDENT_BEAM_DIRECTION= " + " ".join(g(v) for v in beam.direction) + "\n")
+    w("  spindle ROTATION_AXIS= " + " ".join(g(v) for v in exp.goniometer.rotation_axis) + "\n")
     x0, x1, y0, y1 = exp.roi
     w(f"  roi: {x0} < x < {x1} && {y0} < y < {y1}\n")
     w(f"  {src.count} sources\n")
-    w(f"  {exp.mosaic_umats.shape[0]} mosaic domains over mosaic spread of "
-      f"{g(exp.mosaic_spread_rad * RTD)} degrees\n")
-    w(f"  {exp.phi.phisteps} phi steps from {g(exp.phi.phi0_rad * RTD)} to "
-      f"{g((exp.phi.phi0_rad + exp.phi.osc_rad) * RTD)} degrees\n")
+    w(f"  {exp.crystal.mosaic_umats.shape[0]} mosaic domains over mosaic spread of "
+      f"{g(exp.crystal.mosaic_spread_rad * RTD)} degrees\n")
+    w(f"  {exp.scan.phisteps} phi steps from {g(exp.scan.phi0_rad * RTD)} to "
+      f"{g((exp.scan.phi0_rad + exp.scan.osc_rad) * RTD)} degrees\n")
     flags = "".join(s for s, on in ((" +thick", exp.oversample_thick), (" +polar", exp.oversample_polar),
                                     (" +omega", exp.oversample_omega)) if on)
     w(f"  {exp.oversample}x{exp.oversample} pixel oversample steps{flags}\n")

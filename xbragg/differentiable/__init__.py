@@ -13,7 +13,7 @@ See ``docs/refinement.md``.
 """
 from __future__ import annotations
 
-from .model import Simulator, crystal_orientation, differentiable_fields, simulate
+from .model import Simulator, differentiable_fields, simulate
 from .parameters import UNITS, Parameters
 
-__all__ = ["Parameters", "Simulator", "simulate", "differentiable_fields", "crystal_orientation", "UNITS"]
+__all__ = ["Parameters", "Simulator", "simulate", "differentiable_fields", "UNITS"]

@@ -5,7 +5,6 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-import array_api_compat.numpy as npx
 import numpy as np
 from array_api_compat import array_namespace, device as device_of
 
@@ -14,26 +13,9 @@ from ..kernel.intensity import KernelInputs
 from ..kernel.vectors import rotate_umat
 from ..render import kernel_inputs, render
 from ..setup.experiment import water_background
-from ..setup.geometry import (beam_centre_fs, detector_frame, detector_ratio, misset, orientation_map,
-                              real_from_reciprocal, reciprocal_from_cell, rotated_cells)
-from .parameters import Parameters
-
-
-def crystal_orientation(exp) -> np.ndarray | None:
-    """Constant map U with a*, b*, c* = R_misset U B(cell) for ``-mat`` crystals, else ``None``.
-
-    B(cell) is the reference's reciprocal construction from the cell of
-    :meth:`Parameters.values_of`; U is solved on the host from the crystal's reciprocal
-    vectors (:func:`~xbragg.setup.geometry.orientation_map`).
-    """
-    cr = exp.crystal
-    if not cr.from_matrix:
-        return None
-    v = Parameters.values_of(exp)
-    B, _, _ = reciprocal_from_cell(npx, *(np.float64(v[k]) for k in ("a_A", "b_A", "c_A")),
-                                   *(np.float64(v[k]) / RTD for k in ("alpha_deg", "beta_deg", "gamma_deg")))
-    misset_rad = [np.float64(v[k]) / RTD for k in ("misset_x_deg", "misset_y_deg", "misset_z_deg")]
-    return orientation_map((cr.a_star, cr.b_star, cr.c_star), B, misset_rad)
+from ..setup.geometry import (beam_centre_fs, detector_frame, detector_ratio, misset, real_from_reciprocal,
+                              reciprocal_from_cell, rotated_cells)
+from .parameters import Parameters, nanobragg_setup
 
 
 @dataclass(frozen=True)
@@ -46,7 +28,7 @@ class DeviceConstants:
     beam: Any
     twotheta_axis: Any
     basis0: tuple                   # fdet, sdet, odet before the detector rotations
-    orientation: Any                # crystal_orientation, or None
+    orientation: Any                # the -mat crystal's orientation before the misset, or None
     umats: Any                      # mosaic rotations, or None without mosaic spread
     spindle: Any
     wavelength_ratio: Any           # each source's wavelength over the nominal one
@@ -54,25 +36,26 @@ class DeviceConstants:
     first_pass_steps: Any           # the same in the run's first pass, or None
 
     @classmethod
-    def of(cls, exp, xp, dtype, device, orientation=None) -> "DeviceConstants":
+    def of(cls, exp, xp, dtype, device) -> "DeviceConstants":
         def const(x):
             return xp.asarray(np.asarray(x, dtype=np.float64), dtype=dtype, device=device)
-        det = exp.detector
-        return cls(beam=const(det.beam), twotheta_axis=const(det.twotheta_axis),
-                   basis0=(const(det.fdet0), const(det.sdet0), const(det.odet0)),
-                   orientation=None if orientation is None else const(orientation),
-                   umats=const(exp.mosaic_umats) if exp.mosaic_spread_rad > 0.0 else None,
-                   spindle=const(det.spindle_axis),
-                   wavelength_ratio=const(exp.sources.wavelength_m / exp.wavelength_m),
+        setup, cr = nanobragg_setup(exp), exp.crystal
+        return cls(beam=const(exp.beam.direction), twotheta_axis=const(setup.twotheta_axis),
+                   basis0=tuple(const(v) for v in setup.basis0),
+                   orientation=const(cr.orientation) if cr.from_matrix else None,
+                   umats=const(cr.mosaic_umats) if cr.mosaic_spread_rad > 0.0 else None,
+                   spindle=const(exp.goniometer.rotation_axis),
+                   wavelength_ratio=const(exp.beam.sources.wavelength_m / exp.beam.wavelength_m),
                    # which step each carried step reuses is a discrete choice, made on the host
-                   carried_steps=(xp.asarray(exp.phi.carried_steps, device=device)
+                   carried_steps=(xp.asarray(exp.scan.carried_steps, device=device)
                                   if exp.phi_carryover else None),
-                   first_pass_steps=(xp.asarray(exp.phi.first_pass_steps, device=device)
+                   first_pass_steps=(xp.asarray(exp.scan.first_pass_steps, device=device)
                                      if exp.phi_carryover else None))
 
 
-def differentiable_fields(exp, params: Parameters, *, constants: DeviceConstants | None = None) -> dict:
-    """The :class:`KernelInputs` fields that depend on ``params``, as arrays of its namespace.
+def differentiable_fields(exp, params: Parameters, base: KernelInputs, *,
+                          constants: DeviceConstants | None = None) -> KernelInputs:
+    """``base`` with the fields that depend on ``params`` recomputed, as arrays of its namespace.
 
     Detector basis, pix0, distances, cells of every (phi step, mosaic domain) (and their
     phi carry-over copies), reciprocal vectors, source wavelengths, scale and water
@@ -82,9 +65,9 @@ def differentiable_fields(exp, params: Parameters, *, constants: DeviceConstants
     p = params
     xp = array_namespace(p.a_A)
     if constants is None:
-        constants = DeviceConstants.of(exp, xp, p.a_A.dtype, device_of(p.a_A), crystal_orientation(exp))
+        constants = DeviceConstants.of(exp, xp, p.a_A.dtype, device_of(p.a_A))
     k = constants
-    det = exp.detector
+    det = nanobragg_setup(exp)
     rotations = {name: getattr(p, f"{name}_deg") / RTD for name in ("rotx", "roty", "rotz", "twotheta")}
     ratio = detector_ratio(xp, k.beam, k.basis0[2], rotations["rotx"], rotations["roty"], rotations["rotz"])
     # BEAM pivot: -Xbeam/-Ybeam of the convention; SAMPLE pivot: the near point before the rotations
@@ -92,7 +75,7 @@ def differentiable_fields(exp, params: Parameters, *, constants: DeviceConstants
     fdet, sdet, odet, pix0, close, distance = detector_frame(
         xp, k.basis0, k.beam, k.twotheta_axis, **rotations, pivot=det.pivot, ratio=ratio,
         distance_m=p.distance_mm / 1000.0, close_fs_m=beam_xy,
-        beam_fs_m=beam_centre_fs(det.convention, *beam_xy, det.pixel_size_m, det.detsize_s_m))
+        beam_fs_m=beam_centre_fs(det.convention, *beam_xy, exp.panel.pixel_size_m, det.detsize_fs_m[1]))
 
     # the -cell path of the host set-up; for -mat crystals the constant U before the misset
     reciprocal, V_cell, _ = reciprocal_from_cell(xp, p.a_A, p.b_A, p.c_A, p.alpha_deg / RTD,
@@ -102,7 +85,7 @@ def differentiable_fields(exp, params: Parameters, *, constants: DeviceConstants
     reciprocal = misset(xp, reciprocal, p.misset_x_deg / RTD, p.misset_y_deg / RTD, p.misset_z_deg / RTD)
     real, recip, _, _ = real_from_reciprocal(xp, *reciprocal, cell_A=(p.a_A, p.b_A, p.c_A), V_cell=V_cell)
     cells = rotated_cells(xp, tuple(v * 1e-10 for v in real), phi0_rad=p.phi0_deg / RTD,
-                          phistep_rad=exp.phi.phistep_rad, phisteps=exp.phi.phisteps, spindle=k.spindle,
+                          phistep_rad=exp.scan.phistep_rad, phisteps=exp.scan.phisteps, spindle=k.spindle,
                           umats=k.umats)
 
     def flattened(c):                                    # (steps, D, 3, 3) -> (R, 3, 3)
@@ -110,12 +93,17 @@ def differentiable_fields(exp, params: Parameters, *, constants: DeviceConstants
 
     def reused(steps):                                   # carry-over copy of the cells, or None
         return None if steps is None else flattened(xp.take(cells, steps, axis=0))
-    return dict(
-        fdet=fdet, sdet=sdet, odet=odet, pix0=pix0, close_distance_m=close, distance_m=distance,
-        cells=flattened(cells), carried_cells=reused(k.carried_steps),
-        first_pass_cells=reused(k.first_pass_steps), reciprocal=xp.stack(list(recip)),
-        wavelength_m=(p.wavelength_A / 1e10) * k.wavelength_ratio, scale=R_E_SQR_M2 * p.fluence,
-        background_I=water_background(exp.water_m, p.fluence))
+    curved = base.panel.curve_radius_m is not None
+    return dataclasses.replace(
+        base,
+        panel=dataclasses.replace(base.panel, fdet=fdet, sdet=sdet, odet=odet, pix0=pix0, close_distance_m=close,
+                                  curve_radius_m=distance if curved else None),
+        crystal=dataclasses.replace(base.crystal, cells=flattened(cells), carried_cells=reused(k.carried_steps),
+                                    first_pass_cells=reused(k.first_pass_steps),
+                                    reciprocal=xp.stack(list(recip))),
+        beam=dataclasses.replace(base.beam, wavelength_m=(p.wavelength_A / 1e10) * k.wavelength_ratio),
+        scaling=dataclasses.replace(base.scaling, scale=R_E_SQR_M2 * p.fluence,
+                                    background_I=water_background(exp.water_m, p.fluence)))
 
 
 class Simulator:
@@ -131,13 +119,12 @@ class Simulator:
         self.exp = exp
         xp, dev, dtype = array_namespace(params.a_A), device_of(params.a_A), params.a_A.dtype
         self.base: KernelInputs = kernel_inputs(exp, xp, dev, dtype)
-        self.constants = DeviceConstants.of(exp, xp, dtype, dev, crystal_orientation(exp))
+        self.constants = DeviceConstants.of(exp, xp, dtype, dev)
         self.render_kwargs = render_kwargs
 
     def inputs(self, params: Parameters) -> KernelInputs:
         """Kernel inputs for ``params``."""
-        return dataclasses.replace(self.base, **differentiable_fields(self.exp, params,
-                                                                      constants=self.constants))
+        return differentiable_fields(self.exp, params, self.base, constants=self.constants)
 
     def __call__(self, params: Parameters):
         """Image (spixels, fpixels), photons per pixel, differentiable in ``params``."""

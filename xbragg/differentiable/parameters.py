@@ -71,23 +71,20 @@ class Parameters:
     @classmethod
     def values_of(cls, exp) -> dict[str, float]:
         """The experiment's own parameter values, as Python floats."""
-        det, cr = exp.detector, exp.crystal
+        det, cr = nanobragg_setup(exp), exp.crystal
         misset = cr.misset_deg if cr.misset_deg is not None else (0.0, 0.0, 0.0)
-        if det.pivot == "sample":
-            beam_x, beam_y = det.Fclose0_m, det.Sclose0_m
-        else:
-            beam_x, beam_y = det.Xbeam_m, det.Ybeam_m
+        beam_x, beam_y = det.close0_fs_m if det.pivot == "sample" else det.beam_xy_m
         # the -cell values (the reference's construction does not return exactly these
         # angles for oblique cells, so the derived cell_A_deg would not rebuild the vectors)
         a, b, c, alpha, beta, gamma = cr.cell_input_A_deg or cr.cell_A_deg
         return dict(
             a_A=a, b_A=b, c_A=c, alpha_deg=alpha, beta_deg=beta, gamma_deg=gamma,
             misset_x_deg=misset[0], misset_y_deg=misset[1], misset_z_deg=misset[2],
-            phi0_deg=exp.phi.phi0_rad * RTD, distance_mm=det.distance0_m * 1000.0,
+            phi0_deg=exp.scan.phi0_rad * RTD, distance_mm=det.distance0_m * 1000.0,
             beam_x_mm=beam_x * 1000.0, beam_y_mm=beam_y * 1000.0, rotx_deg=det.rotx_rad * RTD,
             roty_deg=det.roty_rad * RTD, rotz_deg=det.rotz_rad * RTD,
-            twotheta_deg=det.twotheta_rad * RTD, wavelength_A=exp.wavelength_m * 1e10,
-            fluence=exp.fluence)
+            twotheta_deg=det.twotheta_rad * RTD, wavelength_A=exp.beam.wavelength_m * 1e10,
+            fluence=exp.beam.fluence)
 
     @classmethod
     def from_experiment(cls, exp, *, xp=None, dtype=None, device=None,
@@ -120,3 +117,11 @@ class Parameters:
         def plain(x):
             return float(x.detach()) if hasattr(x, "detach") else float(x)
         return {name: plain(getattr(self, name)) for name in self.names()}
+
+
+def nanobragg_setup(exp):
+    """The experiment's :class:`~xbragg.setup.detector.DetectorSetup`, which the detector parameters start from."""
+    if exp.detector_setup is None:
+        raise ValueError("the differentiable model's detector parameters need a detector placed by the "
+                         "nanoBragg flags (Experiment.detector_setup is None)")
+    return exp.detector_setup

@@ -6,13 +6,13 @@ from .vectors import rotate_axis
 
 
 def subpixel_positions(spix, fpix, sub_index, layer_offset_m, *, subpixel_size_m: float,
-                       oversample: int, fdet, sdet, odet, pix0, curved: bool = False,
-                       distance_m: float = 0.0, beam=None, xp=None):
+                       oversample: int, fdet, sdet, odet, pix0, curve_radius_m=None, beam=None, xp=None):
     """Lab-frame positions (m) of every sub-pixel of every sensor layer.
 
     spix, fpix: (P,) pixel indices (integer arrays); sub_index: (S, 2) integer
     (subS, subF) pairs; layer_offset_m: (T,) depth of each sensor layer.
-    Returns (P, T, S, 3).
+    ``curve_radius_m``: ``None`` for a flat panel, else the radius of a curved one (m),
+    with ``beam`` (3,) the direction of its centre.  Returns (P, T, S, 3).
     """
     xp = kernel_namespace_of(fdet, layer_offset_m) if xp is None else xp
     dtype = fdet.dtype
@@ -27,12 +27,12 @@ def subpixel_positions(spix, fpix, sub_index, layer_offset_m, *, subpixel_size_m
     # times slower than scalar operands
     pos = xp.stack([((Fdet * fdet[c] + Sdet * sdet[c]) + Odet * odet[c]) + pix0[c] for c in range(3)],
                    axis=-1)
-    if curved:
+    if curve_radius_m is not None:
         # reference: treat the lab-frame y and z of the flat position as angles (rad) about
         # the slow then the fast axis, keeping every pixel at "distance" from the sample
-        start = distance_m * beam
-        tmp = rotate_axis(xp, xp.broadcast_to(start, pos.shape), sdet, pos[..., 1] / distance_m)
-        pos = rotate_axis(xp, tmp, fdet, pos[..., 2] / distance_m)
+        start = curve_radius_m * beam
+        tmp = rotate_axis(xp, xp.broadcast_to(start, pos.shape), sdet, pos[..., 1] / curve_radius_m)
+        pos = rotate_axis(xp, tmp, fdet, pos[..., 2] / curve_radius_m)
     return pos
 
 

@@ -36,60 +36,92 @@ from .vectors import unit3
 
 
 @dataclass(frozen=True)
-class KernelInputs:
-    """Arrays (on the render device, in the working dtype) and scalars for the kernel."""
+class PanelInputs:
+    """The panel rendered, and how its pixels are sampled (arrays on the render device)."""
 
-    fdet: Any
-    sdet: Any
-    odet: Any
-    pix0: Any
-    beam: Any
+    fdet: Any                 # (3,) fast axis
+    sdet: Any                 # (3,) slow axis
+    odet: Any                 # (3,) normal
+    pix0: Any                 # (3,) origin (m)
+    close_distance_m: Any
+    curve_radius_m: Any       # None: flat
+    pixel_size_m: float
+    point_pixel: bool
     sub_index: Any            # (S, 2) integer (subS, subF)
+    subpixel_size_m: float
+    oversample: int
     layer_offset_m: Any       # (T,)
     layer_index: Any          # (T,) float
+    thick: bool               # evaluate the sensor's capture fraction
+    thickstep_m: float
+    mu_per_m: float
+
+
+@dataclass(frozen=True)
+class BeamInputs:
+    """The incident beam: its sources and polarization."""
+
+    beam: Any                 # (3,) propagation direction
     incident: Any             # (N, 3) unit vectors along the incident beams
     wavelength_m: Any         # (N,)
     polar_axis: Any           # (3,)
+    kahn: float
+    nopolar: bool
+
+
+@dataclass(frozen=True)
+class CrystalInputs:
+    """The crystal's cells at every rotation, and its spot shape."""
+
     cells: Any                # (R, 3, 3): rows a, b, c of each rotation (m), phi-major
     carried_cells: Any        # same, with the reference's phi carry-over; None when off
     first_pass_cells: Any     # same, for the run's first pass through the phi loop; None when off
     reciprocal: Any           # (3, 3) rows a*, b*, c* (1/A)
-    F_flat: Any               # flattened structure-factor grid (or a 1-element dummy); sparse: values
-    F_padded_flat: Any        # the same with a border of default_F (nearest lookups); sparse: values
-    rotations: int
-    subpixel_size_m: float
-    pixel_size_m: float
-    oversample: int
-    close_distance_m: float
-    distance_m: float
-    curved: bool
-    point_pixel: bool
-    thick: bool
-    thickstep_m: float
-    mu_per_m: float
-    kahn: float
-    nopolar: bool
     shape: str
     Na: float
     Nb: float
     Nc: float
     fudge: float
+
+
+@dataclass(frozen=True)
+class TableInputs:
+    """Structure factors as the kernel looks them up."""
+
+    F_flat: Any               # flattened structure-factor grid (or a 1-element dummy); sparse: values
+    F_padded_flat: Any        # the same with a border of default_F (nearest lookups); sparse: values
+    F_keys: Any               # sparse table: sorted flat grid indices of F_flat's values; None: dense
+    F_fill: float             # sparse table: F of the grid cells not listed
     hkl_origin: tuple
     hkl_shape: tuple
     default_F: float
     have_table: bool
+
+
+@dataclass(frozen=True)
+class ScalingInputs:
+    """How evaluations are summed and scaled into photons."""
+
+    scale: Any                # r_e^2 * fluence
+    steps: int
+    background_I: Any
+    water: bool
+    dmin_m: float
     oversample_thick: bool
     oversample_polar: bool
     oversample_omega: bool
-    dmin_m: float
-    water: bool
-    scale: float              # r_e^2 * fluence
-    steps: int
-    background_I: float
-    reference_forms: bool = False   # the reference's direct sincg and sinc3 (c_parity)
-    F_keys: Any = None        # sparse table: sorted flat grid indices of F_flat's values; None: dense
-    F_fill: float = 0.0       # sparse table: F of the grid cells not listed
+    reference_forms: bool     # the reference's direct sincg and sinc3 (c_parity)
 
+
+@dataclass(frozen=True)
+class KernelInputs:
+    """Everything the kernel reads, by what it describes (:mod:`xbragg.render.inputs` builds it)."""
+
+    panel: PanelInputs
+    beam: BeamInputs
+    crystal: CrystalInputs
+    table: TableInputs
+    scaling: ScalingInputs
 
 
 class Geometry(NamedTuple):
@@ -164,16 +196,16 @@ def miller_indices(scattering: tuple, cells, *, xp) -> tuple:
 def geometry(inp: KernelInputs, spix, fpix, valid, *, xp) -> Geometry:
     """Stage 1: sub-pixel positions, solid angle, capture fraction, scattering vectors,
     resolution cut (with the mask ``valid``) and polarization of the pixels (spix, fpix)."""
-    pos = subpixel_positions(spix, fpix, inp.sub_index, inp.layer_offset_m,
-                             subpixel_size_m=inp.subpixel_size_m, oversample=inp.oversample,
-                             fdet=inp.fdet, sdet=inp.sdet, odet=inp.odet, pix0=inp.pix0,
-                             curved=inp.curved, distance_m=inp.distance_m, beam=inp.beam, xp=xp)
+    pos = subpixel_positions(spix, fpix, inp.panel.sub_index, inp.panel.layer_offset_m,
+                             subpixel_size_m=inp.panel.subpixel_size_m, oversample=inp.panel.oversample,
+                             fdet=inp.panel.fdet, sdet=inp.panel.sdet, odet=inp.panel.odet, pix0=inp.panel.pix0,
+                             curve_radius_m=inp.panel.curve_radius_m, beam=inp.beam.beam, xp=xp)
     diffracted, airpath = unit3(pos, xp=xp)                   # (P,T,S,3), (P,T,S)
-    omega = solid_angle(airpath, pixel_size_m=inp.pixel_size_m,
-                        close_distance_m=inp.close_distance_m, point_pixel=inp.point_pixel)
-    if inp.thick:
-        capture = capture_fraction(diffracted, inp.odet, inp.layer_index,
-                                   thickstep_m=inp.thickstep_m, mu_per_m=inp.mu_per_m, xp=xp)
+    omega = solid_angle(airpath, pixel_size_m=inp.panel.pixel_size_m,
+                        close_distance_m=inp.panel.close_distance_m, point_pixel=inp.panel.point_pixel)
+    if inp.panel.thick:
+        capture = capture_fraction(diffracted, inp.panel.odet, inp.panel.layer_index,
+                                   thickstep_m=inp.panel.thickstep_m, mu_per_m=inp.panel.mu_per_m, xp=xp)
     else:
         capture = xp.ones_like(omega)
 
@@ -181,22 +213,22 @@ def geometry(inp: KernelInputs, spix, fpix, valid, *, xp) -> Geometry:
     # runs along pixels (NumPy broadcasts a trailing axis of 3 several times slower, and
     # torch.compile fuses this broadcast better than a stack of components)
     P, T, S = diffracted.shape[:3]
-    N = inp.incident.shape[0]
+    N = inp.beam.incident.shape[0]
     d_by_axis = c_order(xp.permute_dims(diffracted, (3, 1, 2, 0)), xp=xp)[:, :, :, None, :]   # (3,T,S,1,P)
-    incident_by_axis = xp.reshape(xp.permute_dims(inp.incident, (1, 0)), (3, 1, 1, N, 1))
-    by_axis = (d_by_axis - incident_by_axis) / xp.reshape(inp.wavelength_m, (1, 1, 1, N, 1))
-    if inp.dmin_m > 0.0:
+    incident_by_axis = xp.reshape(xp.permute_dims(inp.beam.incident, (1, 0)), (3, 1, 1, N, 1))
+    by_axis = (d_by_axis - incident_by_axis) / xp.reshape(inp.beam.wavelength_m, (1, 1, 1, N, 1))
+    if inp.scaling.dmin_m > 0.0:
         stol = 0.5 * xp.sqrt(by_axis[0, ...] * by_axis[0, ...] + by_axis[1, ...] * by_axis[1, ...]
                              + by_axis[2, ...] * by_axis[2, ...])
         stol = xp.permute_dims(stol, (3, 0, 1, 2))                    # (P,T,S,N)
         safe = xp.where(stol > 0.0, stol, xp.ones_like(stol))
-        keep = ~((stol > 0.0) & (inp.dmin_m > 0.5 / safe))
+        keep = ~((stol > 0.0) & (inp.scaling.dmin_m > 0.5 / safe))
     else:
         keep = xp.ones((P, T, S, N), dtype=xp.bool, device=device(by_axis))
     if valid is not None:
         keep = keep & valid[:, None, None, None]
-    polar = polarization_factor(inp.incident, diffracted[:, :, :, None, :], inp.polar_axis,
-                                kahn_factor=inp.kahn, xp=xp)                          # (P,T,S,N)
+    polar = polarization_factor(inp.beam.incident, diffracted[:, :, :, None, :], inp.beam.polar_axis,
+                                kahn_factor=inp.beam.kahn, xp=xp)                          # (P,T,S,N)
     return Geometry(pos, diffracted, airpath, omega, capture, by_axis, keep, polar)
 
 
@@ -208,11 +240,11 @@ def miller(inp: KernelInputs, geo: Geometry, carry_started, *, xp) -> Miller:
     be none: those evaluations take ``first_pass_cells``.
     """
     components = tuple(geo.scattering[c, ...] for c in range(3))
-    if inp.carried_cells is None:
-        return Miller(miller_indices(components, inp.cells, xp=xp), None, None)
+    if inp.crystal.carried_cells is None:
+        return Miller(miller_indices(components, inp.crystal.cells, xp=xp), None, None)
     P, T, S, N = geo.keep.shape
-    hkl_first = miller_indices(components, inp.first_pass_cells, xp=xp)
-    hkl_carried = miller_indices(components, inp.carried_cells, xp=xp)
+    hkl_first = miller_indices(components, inp.crystal.first_pass_cells, xp=xp)
+    hkl_carried = miller_indices(components, inp.crystal.carried_cells, xp=xp)
     flat_keep = xp.reshape(geo.keep, (P * T * S * N,))
     first_pass = xp.reshape(first_true(flat_keep, xp=xp) & ~carry_started, (P, T, S, N))
     first_pass_q = pixel_last(first_pass, xp=xp)[..., None, :]           # (T,S,N,1,P)
@@ -229,9 +261,9 @@ def lattice(inp: KernelInputs, hkl: tuple, keep, *, signed: bool, skip_zero: boo
     zero term adds nothing, so the test is left out there.
     """
     nearest = tuple(nearest_index(x, xp=xp) for x in hkl)
-    F_latt, parts = lattice_factor(hkl, shape=inp.shape, Na=inp.Na, Nb=inp.Nb, Nc=inp.Nc,
-                                   fudge=inp.fudge, reciprocal=inp.reciprocal, nearest=nearest,
-                                   signed=signed, direct=inp.reference_forms, xp=xp)
+    F_latt, parts = lattice_factor(hkl, shape=inp.crystal.shape, Na=inp.crystal.Na, Nb=inp.crystal.Nb, Nc=inp.crystal.Nc,
+                                   fudge=inp.crystal.fudge, reciprocal=inp.crystal.reciprocal, nearest=nearest,
+                                   signed=signed, direct=inp.scaling.reference_forms, xp=xp)
     reached = pixel_last(keep, xp=xp)[..., None, :]                      # (T,S,N,1,P)
     if skip_zero:
         reached = reached & (F_latt != 0.0)
@@ -245,15 +277,15 @@ def structure_factor(inp: KernelInputs, hkl: tuple, lat: Lattice, interp_active,
     interpolation off for itself and for the rest of the run: those use the nearest
     node (reference).
     """
-    F_cell = nearest_F(lat.nearest, inp.F_padded_flat, origin=inp.hkl_origin, shape=inp.hkl_shape,
-                       default_F=inp.default_F, have_table=inp.have_table, keys=inp.F_keys,
-                       fill_F=inp.F_fill, xp=xp)
+    F_cell = nearest_F(lat.nearest, inp.table.F_padded_flat, origin=inp.table.hkl_origin, shape=inp.table.hkl_shape,
+                       default_F=inp.table.default_F, have_table=inp.table.have_table, keys=inp.table.F_keys,
+                       fill_F=inp.table.F_fill, xp=xp)
     if interp_active is None:
         return StructureFactor(F_cell, None, None)
     hkl_stack = xp.stack(hkl, axis=-1)                                     # (T,S,N,R,P,3)
-    F_tri, weights, nodes = tricubic_F(hkl_stack, inp.F_flat, origin=inp.hkl_origin,
-                                       shape=inp.hkl_shape, keys=inp.F_keys, fill_F=inp.F_fill, xp=xp)
-    oob = interpolation_out_of_range(hkl_stack, origin=inp.hkl_origin, shape=inp.hkl_shape) & lat.reached
+    F_tri, weights, nodes = tricubic_F(hkl_stack, inp.table.F_flat, origin=inp.table.hkl_origin,
+                                       shape=inp.table.hkl_shape, keys=inp.table.F_keys, fill_F=inp.table.F_fill, xp=xp)
+    oob = interpolation_out_of_range(hkl_stack, origin=inp.table.hkl_origin, shape=inp.table.hkl_shape) & lat.reached
     T, S, N, R, P = F_tri.shape
     E = T * S * N * R
     n_eval = P * E
@@ -284,16 +316,16 @@ def accumulate(inp: KernelInputs, geo: Geometry, lat: Lattice, F_cell, *, masked
         term = xp.where(lat.reached, term, xp.zeros_like(term))
     T, S, N, R, P = term.shape
     E = T * S * N * R
-    if not (inp.oversample_thick or inp.oversample_polar or inp.oversample_omega):
-        return Accumulation(term, inp.background_I + sum_leading(xp.reshape(term, (E, P))))
+    if not (inp.scaling.oversample_thick or inp.scaling.oversample_polar or inp.scaling.oversample_omega):
+        return Accumulation(term, inp.scaling.background_I + sum_leading(xp.reshape(term, (E, P))))
     # reference quirk: with per-sub-pixel corrections it multiplies the running sum,
     # I = (I + term) * factor, at every evaluation; reproduced with suffix products
     mult = xp.ones_like(term)
-    if inp.oversample_thick:
+    if inp.scaling.oversample_thick:
         mult = mult * pixel_last(geo.capture, xp=xp)[:, :, None, None, :]
-    if inp.oversample_polar:
+    if inp.scaling.oversample_polar:
         mult = mult * pixel_last(geo.polar, xp=xp)[..., None, :]
-    if inp.oversample_omega:
+    if inp.scaling.oversample_omega:
         mult = mult * pixel_last(geo.omega, xp=xp)[:, :, None, None, :]
     mult = xp.where(lat.reached, mult, xp.ones_like(mult))
     mult = xp.reshape(mult, (E, P))
@@ -302,20 +334,20 @@ def accumulate(inp: KernelInputs, geo: Geometry, lat: Lattice, F_cell, *, masked
     # later factors overflows: 0 * inf must not turn an inf (or 0) pixel into NaN
     flat = xp.reshape(term, (E, P))
     I = sum_leading(xp.where(flat == 0.0, xp.zeros_like(flat), flat * suffix))
-    if inp.background_I != 0.0:          # likewise a zero background (no -water)
-        I = inp.background_I * suffix[0, :] + I
+    if inp.scaling.background_I != 0.0:          # likewise a zero background (no -water)
+        I = inp.scaling.background_I * suffix[0, :] + I
     return Accumulation(term, I)
 
 
 def scale(inp: KernelInputs, geo: Geometry, I, valid, *, xp) -> Scaled:
     """Stage 6: r_e^2 fluence I / steps, times the corrections applied once per pixel."""
     P, T, S, N = geo.keep.shape
-    value = inp.scale * I / inp.steps
-    if not inp.oversample_thick:
+    value = inp.scaling.scale * I / inp.scaling.steps
+    if not inp.scaling.oversample_thick:
         value = value * geo.capture[:, T - 1, 0]    # last layer, first sub-pixel
     polar_used = None
-    if not inp.oversample_polar:
-        if inp.nopolar:
+    if not inp.scaling.oversample_polar:
+        if inp.beam.nopolar:
             polar_used = xp.ones_like(value)
         else:
             # the first source that survived the resolution cut, in loop order; 0 if none
@@ -324,7 +356,7 @@ def scale(inp: KernelInputs, geo: Geometry, I, valid, *, xp) -> Scaled:
             polar = xp.reshape(geo.polar, (P, T * S * N))
             polar_used = xp.sum(xp.where(first, polar, xp.zeros_like(polar)), axis=-1)
         value = value * polar_used
-    if not inp.oversample_omega:
+    if not inp.scaling.oversample_omega:
         value = value * geo.omega[:, 0, 0]          # first layer, first sub-pixel
     if valid is not None:
         value = xp.where(valid, value, xp.zeros_like(value))
@@ -348,18 +380,18 @@ def tile_intensity(inp: KernelInputs, spix, fpix, valid=None, interp_active=None
     dict with the updated ``active`` flag and the ``first_hkl`` that switched it off;
     carry_started is the updated flag (``None`` without carry-over).
     """
-    xp = kernel_namespace_of(inp.fdet) if xp is None else xp
+    xp = kernel_namespace_of(inp.panel.fdet) if xp is None else xp
     # a record needs exact intermediates (signs, reached flags, masked terms) that the
     # image alone can skip; terms are ordered when their order or mask changes the sum
     full = record is not None
-    ordered = (interp_active is not None or inp.oversample_thick or inp.oversample_polar
-               or inp.oversample_omega)
+    ordered = (interp_active is not None or inp.scaling.oversample_thick or inp.scaling.oversample_polar
+               or inp.scaling.oversample_omega)
     geo = geometry(inp, spix, fpix, valid, xp=xp)
     mil = miller(inp, geo, carry_started, xp=xp)
-    lat = lattice(inp, mil.hkl, geo.keep, signed=full, skip_zero=not inp.water and (ordered or full), xp=xp)
+    lat = lattice(inp, mil.hkl, geo.keep, signed=full, skip_zero=not inp.scaling.water and (ordered or full), xp=xp)
     sf = structure_factor(inp, mil.hkl, lat, interp_active, xp=xp)
     acc = accumulate(inp, geo, lat, sf.F_cell,
-                     masked=inp.dmin_m > 0.0 or valid is not None or ordered or full, xp=xp)
+                     masked=inp.scaling.dmin_m > 0.0 or valid is not None or ordered or full, xp=xp)
     out = scale(inp, geo, acc.I, valid, xp=xp)
     if full:
         record_stages(record, geo, mil, lat, sf, acc, out, xp=xp)

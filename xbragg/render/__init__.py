@@ -47,8 +47,10 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
            trace_pixel: tuple[int, int] | None = None, workers: int | None = None,
            inputs: KernelInputs | None = None, compile: bool | None = None,
            record_tile: Callable[[dict, Any, Any], None] | None = None,
-           memory_limit_bytes: int | None = None) -> RenderResult:
-    """Render the whole image (ROI and mask applied) and return it on the chosen backend.
+           memory_limit_bytes: int | None = None, panel: int = 0) -> RenderResult:
+    """Render the image of one detector panel (ROI and mask applied) on the chosen backend.
+
+    ``panel``: index into ``exp.detector``; the image is that panel's (slow, fast).
 
     ``progress(done_pixels, total_pixels)`` is called after each tile.
     ``trace_pixel`` (slow, fast): that pixel is rendered as a one-pixel tile with the
@@ -71,24 +73,25 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     """
     if inputs is not None:
         # the inputs' own namespace, device and dtype (for instance tensors that require grad)
-        backend = backend_of(array_namespace(inputs.fdet))
+        backend = backend_of(array_namespace(inputs.panel.fdet))
         xp = kernel_namespace(backend)
-        dev, dt = device_of(inputs.fdet), inputs.fdet.dtype
+        dev, dt = device_of(inputs.panel.fdet), inputs.panel.fdet.dtype
         dtype = "float32" if dt == xp.float32 else "float64"
     else:
         xp = kernel_namespace(backend)
         dev = resolve_device(xp, backend, device)
         dt = resolve_dtype(xp, dtype)
-    det = exp.detector
+    shape = exp.detector[panel].shape
     plan = plan_tiles(exp, backend, dtype, memory_budget_bytes=memory_budget_bytes, tile_pixels=tile_pixels,
-                      workers=workers, trace_pixel=trace_pixel, recording=record_tile is not None)
-    check_render_memory(render_memory_bytes(exp, dtype, memory_budget_bytes), memory_limit_bytes, exp,
-                        "rendering the image")
-    inp = inputs if inputs is not None else kernel_inputs(exp, xp, dev, dt)
+                      workers=workers, trace_pixel=trace_pixel, recording=record_tile is not None, panel=panel)
+    check_render_memory(render_memory_bytes(exp, dtype, memory_budget_bytes, panel), memory_limit_bytes, exp,
+                        "rendering the image", panel=panel)
+    inp = inputs if inputs is not None else kernel_inputs(exp, xp, dev, dt, panel=panel)
     if plan.total == 0:
-        image = xp.zeros((det.spixels, det.fpixels), dtype=dt, device=dev)
+        image = xp.zeros(shape, dtype=dt, device=dev)
         return RenderResult(image=image, interpolation_fell_back=False, fallback_hkl=None, tiles=0)
-    kernel = tile_kernel(backend, plan, xp, compile=compile, evaluations=plan.total * exp.evaluations_per_pixel)
+    kernel = tile_kernel(backend, plan, xp, compile=compile,
+                         evaluations=plan.total * exp.evaluations_per_pixel_of(panel))
     record: dict | None = {} if plan.traced is not None else None
     fell_back_at = None
     if plan.mode != "serial" and len(plan.spans) > 1:
@@ -97,6 +100,6 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
         pieces, fell_back_at = run_serial(kernel, inp, exp, plan, xp, dev, record=record,
                                           record_tile=record_tile, progress=progress)
     tiles = len(pieces)
-    image = assemble(pieces, plan, det.spixels, det.fpixels, xp)
+    image = assemble(pieces, plan, *shape, xp)
     return RenderResult(image=image, interpolation_fell_back=fell_back_at is not None,
                         fallback_hkl=fell_back_at, tiles=tiles, trace=record)

@@ -38,6 +38,7 @@ class TilePlan:
     tile_pixels: int
     spans: tuple                       # (start, stop) raster indices in the region, in order
     traced: int | None                 # raster index of the traced pixel (a one-pixel tile), or None
+    panel: int = 0                     # the detector panel rendered
 
     @property
     def total(self) -> int:
@@ -47,24 +48,24 @@ class TilePlan:
 
 def plan_tiles(exp: Experiment, backend: str, dtype: str, *, memory_budget_bytes: int,
                tile_pixels: int | None, workers: int | None, trace_pixel: tuple[int, int] | None,
-               recording: bool) -> TilePlan:
-    """Tiles of ``exp``'s region for ``backend`` (see :func:`xbragg.render.render` for the arguments).
+               recording: bool, panel: int = 0) -> TilePlan:
+    """Tiles of the region of ``exp``'s ``panel`` for ``backend`` (see :func:`xbragg.render.render` for the arguments).
 
     ``recording``: every tile's kernel arrays go to a callback, so tiles run one
     after another.  Raises :class:`InputError` for a ``tile_pixels`` that is not a whole
     number of at least 1 and where one pixel exceeds the memory budget (:func:`tile_size`).
     """
-    x0, x1, y0, y1 = exp.roi_bounds
+    x0, x1, y0, y1 = exp.roi_bounds_of(panel)
     nx, ny = x1 - x0 + 1, y1 - y0 + 1
     total = max(nx, 0) * max(ny, 0)
     # interpolation and phi carry-over keep one ordered stream: both depend on which pixel
     # comes first in raster order
     mode, workers = parallel_plan(backend, workers, ordered=exp.interpolate or exp.phi_carryover or recording,
-                                  evaluations=total * exp.evaluations_per_pixel,
+                                  evaluations=total * exp.evaluations_per_pixel_of(panel),
                                   tracing=trace_pixel is not None)
     if tile_pixels is not None and not (isinstance(tile_pixels, (int, np.integer)) and tile_pixels >= 1):
         raise InputError(f"tile_pixels must be a whole number of pixels, at least 1, got {tile_pixels!r}")
-    step = tile_pixels or tile_size(exp, memory_budget_bytes, dtype, workers=workers, backend=backend)
+    step = tile_pixels or tile_size(exp, memory_budget_bytes, dtype, workers=workers, backend=backend, panel=panel)
     bounds = set(range(0, total, step)) | {total}
     traced = None
     if trace_pixel is not None:
@@ -74,30 +75,30 @@ def plan_tiles(exp: Experiment, backend: str, dtype: str, *, memory_budget_bytes
             bounds |= {traced, traced + 1}
     edges = sorted(bounds)
     return TilePlan(x0=x0, y0=y0, nx=nx, ny=ny, mode=mode, workers=workers, tile_pixels=step,
-                    spans=tuple(zip(edges[:-1], edges[1:])), traced=traced)
+                    spans=tuple(zip(edges[:-1], edges[1:])), traced=traced, panel=panel)
 
 
 def render_memory_bytes(exp: Experiment, dtype: str = "float64",
-                        memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES) -> int:
-    """Estimated peak bytes of :func:`xbragg.render.render`: structure factors, tiles, and the assembled image."""
+                        memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES, panel: int = 0) -> int:
+    """Estimated peak bytes of :func:`xbragg.render.render` of a panel: structure factors, tiles, and the image."""
     itemsize = 4 if dtype == "float32" else 8
-    x0, x1, y0, y1 = exp.roi_bounds
+    x0, x1, y0, y1 = exp.roi_bounds_of(panel)
     region = max(x1 - x0 + 1, 0) * max(y1 - y0 + 1, 0)
-    full = exp.detector.fpixels * exp.detector.spixels
-    return table_bytes(exp.hkl, itemsize) + memory_budget_bytes + image_bytes(region, full, itemsize)
+    full = exp.detector[panel].fast_pixels * exp.detector[panel].slow_pixels
+    return table_bytes(exp.crystal.structure_factors, itemsize) + memory_budget_bytes + image_bytes(region, full, itemsize)
 
 
 def check_render_memory(needed_bytes: int, limit_bytes: int | None, exp: Experiment, what: str,
-                        limit_flag: str = "memory_limit_bytes") -> None:
+                        limit_flag: str = "memory_limit_bytes", panel: int = 0) -> None:
     """Refuse a run estimated to need more than ``limit_bytes``, naming the flags that shrink it."""
-    det = exp.detector
-    check_memory(needed_bytes, limit_bytes, what=f"{what} of a {det.fpixels}x{det.spixels}-pixel detector",
+    p = exp.detector[panel]
+    check_memory(needed_bytes, limit_bytes, what=f"{what} of a {p.fast_pixels}x{p.slow_pixels}-pixel detector",
                  change="use a smaller detector (-detpixels, -detsize, -pixel) or --dtype float32",
                  limit_flag=limit_flag)
 
 
 def tile_size(exp: Experiment, memory_budget_bytes: int, dtype: str, *, workers: int = 1,
-              backend: str = "numpy") -> int:
+              backend: str = "numpy", panel: int = 0) -> int:
     """Pixels per tile so that the kernel's working arrays fit the budget.
 
     ``workers`` tiles are in flight at once and share the budget.  Raises
@@ -107,7 +108,8 @@ def tile_size(exp: Experiment, memory_budget_bytes: int, dtype: str, *, workers:
     per_eval = _BYTES_PER_EVALUATION_INTERP if exp.interpolate else _BYTES_PER_EVALUATION
     if dtype == "float32":
         per_eval //= 2
-    per_pixel = per_eval * exp.evaluations_per_pixel
+    evaluations = exp.evaluations_per_pixel_of(panel)
+    per_pixel = per_eval * evaluations
     if not memory_budget_bytes > 0:
         raise InputError(f"the memory budget must be positive, got {memory_budget_bytes} bytes",
                          flag="--memory-budget")
@@ -116,9 +118,9 @@ def tile_size(exp: Experiment, memory_budget_bytes: int, dtype: str, *, workers:
         lower = (f"lower -oversample (auto-selected {exp.oversample_recommended} from the crystal size) or "
                  if exp.oversample > 1 else "")
         raise InputError(
-            f"one pixel needs {exp.evaluations_per_pixel} evaluations ({exp.thickness.steps} layers x "
-            f"{exp.oversample}^2 sub-pixels x {exp.sources.count} sources x {exp.phi.phisteps} phi steps x "
-            f"{exp.mosaic_umats.shape[0]} domains), about {_size(per_pixel)}, more than the "
+            f"one pixel needs {evaluations} evaluations ({exp.detector[panel].sensor.steps} layers x "
+            f"{exp.oversample}^2 sub-pixels x {exp.beam.sources.count} sources x {exp.scan.phisteps} phi steps x "
+            f"{exp.crystal.domains} domains), about {_size(per_pixel)}, more than the "
             f"memory budget of {_size(memory_budget_bytes)}; {lower}raise --memory-budget",
             flag="-oversample" if lower else "--memory-budget")
     # tiles in flight at once share the budget, but each holds at least one pixel

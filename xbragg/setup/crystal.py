@@ -1,9 +1,11 @@
-"""Unit cell, orientation and crystal size (reference: the cell block of ``main``)."""
+"""Unit cell, orientation and crystal size from the flags (reference: the cell block of ``main``).
+
+The crystal is built without mosaicity or structure factors; :func:`~xbragg.setup.experiment.build_experiment`
+adds those once they are drawn and read.
+"""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-
 import array_api_compat.numpy as npx
 import numpy as np
 
@@ -11,42 +13,9 @@ from ..constants import RTD
 from ..errors import InputError
 from ..io.matrix import read_mosflm_matrix
 from ..kernel.vectors import dot3
-from .geometry import magnitude, misset, real_from_reciprocal, reciprocal_from_cell
+from ..models import Crystal
+from .geometry import magnitude, misset, orientation_map, real_from_reciprocal, reciprocal_from_cell
 from .options import SimulationOptions
-
-
-@dataclass(frozen=True)
-class Crystal:
-    """Resolved crystal: real-space axes in metres, reciprocal axes in 1/Angstrom.
-
-    ``a``, ``b``, ``c`` are the phi = 0, unrotated-mosaic cell vectors (m);
-    ``a_star`` etc. the reciprocal vectors (1/A) used by the non-square spot shapes.
-    """
-
-    a: np.ndarray
-    b: np.ndarray
-    c: np.ndarray
-    a_star: np.ndarray
-    b_star: np.ndarray
-    c_star: np.ndarray
-    cell_A_deg: tuple[float, float, float, float, float, float]
-    reciprocal_cell: tuple[float, float, float, float, float, float]
-    volume_A3: float
-    Na: float
-    Nb: float
-    Nc: float
-    xtal_shape: str
-    fudge: float
-    misset_deg: tuple[float, float, float] | None
-    #: the -cell values the vectors were built from (A, deg), None without -cell; and whether
-    #: -mat gave the orientation (see xbragg.differentiable, which rebuilds the cell from them)
-    cell_input_A_deg: tuple[float, float, float, float, float, float] | None = None
-    from_matrix: bool = False
-
-    @property
-    def size_m(self) -> tuple[float, float, float]:
-        """Crystal edge lengths along a, b, c (m)."""
-        return (magnitude(self.a) * self.Na, magnitude(self.b) * self.Nb, magnitude(self.c) * self.Nc)
 
 
 def _reciprocal_from_cell(cell: list[float], angles: list[float]) -> tuple[tuple[np.ndarray, ...], float]:
@@ -167,10 +136,23 @@ def _build_crystal(opts: SimulationOptions, wavelength_m: float, *,
         Nc = math.ceil(opts.sample_z_m / magnitude(c_m))
     Na, Nb, Nc = (float(max(n, 1.0)) for n in (Na, Nb, Nc))
 
+    cell_A_deg = (la, lb, lc, alpha * RTD, beta * RTD, gamma * RTD)
+    if opts.mat_path is None:
+        orientation = np.eye(3)
+    else:
+        # the matrix's orientation before the misset: a* b* c* = R_misset U B(cell)
+        a0, b0, c0, alpha0, beta0, gamma0 = cell_input or cell_A_deg
+        B, _, _ = reciprocal_from_cell(npx, np.float64(a0), np.float64(b0), np.float64(c0),
+                                       np.float64(alpha0) / RTD, np.float64(beta0) / RTD, np.float64(gamma0) / RTD)
+        misset_angles_rad = [x / RTD for x in (misset_angles or (0.0, 0.0, 0.0))]
+        with np.errstate(all="ignore"):     # a degenerate matrix is refused by its vectors' values
+            orientation = orientation_map((a_star, b_star, c_star), B, misset_angles_rad)
     return Crystal(
-        a=a_m, b=b_m, c=c_m, a_star=a_star, b_star=b_star, c_star=c_star,
-        cell_A_deg=(la, lb, lc, alpha * RTD, beta * RTD, gamma * RTD),
+        real_axes_m=np.stack([a_m, b_m, c_m]), reciprocal_axes_per_A=np.stack([a_star, b_star, c_star]),
+        orientation=orientation, cell_A_deg=cell_A_deg,
         reciprocal_cell=(las, lbs, lcs, alpha_s * RTD, beta_s * RTD, gamma_s * RTD),
-        volume_A3=V_cell, Na=Na, Nb=Nb, Nc=Nc, xtal_shape=opts.xtal_shape, fudge=opts.fudge,
-        misset_deg=misset_angles, cell_input_A_deg=cell_input, from_matrix=opts.mat_path is not None,
+        volume_A3=V_cell, Na=Na, Nb=Nb, Nc=Nc, shape=opts.xtal_shape, fudge=opts.fudge,
+        misset_deg=misset_angles, mosaic_spread_rad=0.0, mosaic_umats=np.eye(3)[None],
+        structure_factors=None, default_F=opts.default_F, cell_input_A_deg=cell_input,
+        from_matrix=opts.mat_path is not None,
     )

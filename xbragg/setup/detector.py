@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import array_api_compat.numpy as npx
 import numpy as np
@@ -17,8 +18,10 @@ import numpy as np
 from ..constants import RTD
 from ..errors import InputError
 from ..kernel.vectors import cross3, dot3
+from ..models import Panel
 from .geometry import beam_centre_fs, detector_frame, detector_ratio, magnitude, unitize
 from .options import SimulationOptions
+from .sampling import thickness_sampling
 
 #: largest image xbragg renders (pixels); larger requests are input mistakes
 MAX_IMAGE_PIXELS = 1 << 31
@@ -37,55 +40,43 @@ _DEFAULT_PIVOT = {"ADXV": "beam", "MOSFLM": "beam", "DENZO": "beam", "XDS": "sam
 
 
 @dataclass(frozen=True)
-class DetectorGeometry:
-    """A resolved flat (or curved) pixel detector in the lab frame, SI units.
+class DetectorSetup:
+    """How the nanoBragg flags placed the panel: the convention's inputs and the geometry before the rotations.
 
-    ``pix0`` is the vector from the sample to the corner of the first pixel;
-    pixel (slow s, fast f) centre lies at ``pix0 + (f+0.5)*pixel*fdet + (s+0.5)*pixel*sdet``.
+    The panel itself (:class:`~xbragg.models.Panel`) holds the result; this is the recipe,
+    which the differentiable model's detector parameters start from
+    (:mod:`xbragg.differentiable`) and which the reference's summary and SMV header quote.
+    Lengths in metres, angles in radians.
     """
 
     convention: str
-    pivot: str
-    fpixels: int
-    spixels: int
-    pixel_size_m: float
-    detsize_f_m: float
-    detsize_s_m: float
-    fdet: np.ndarray
-    sdet: np.ndarray
-    odet: np.ndarray
-    beam: np.ndarray
-    pix0: np.ndarray
-    polar_vector: np.ndarray
-    spindle_axis: np.ndarray
+    pivot: str                              # "beam" or "sample"
+    basis0: tuple                           # unit fdet, sdet, odet before the rotations, each (3,)
     twotheta_axis: np.ndarray
-    distance_m: float
-    close_distance_m: float
-    Xbeam_m: float
-    Ybeam_m: float
-    Fbeam_m: float
-    Sbeam_m: float
-    Fclose_m: float
-    Sclose_m: float
-    Xclose_m: float
-    Yclose_m: float
-    ORGX: float
-    ORGY: float
-    dials_origin_mm: np.ndarray
     rotx_rad: float
     roty_rad: float
     rotz_rad: float
     twotheta_rad: float
-    curved: bool
-    point_pixel: bool
-    # the set-up before the rotations, from which pix0 is built (see xbragg.differentiable):
-    # unit basis vectors, the distance along the beam, and the near point (SAMPLE pivot)
-    fdet0: np.ndarray | None = None
-    sdet0: np.ndarray | None = None
-    odet0: np.ndarray | None = None
-    distance0_m: float = float("nan")
-    Fclose0_m: float = float("nan")
-    Sclose0_m: float = float("nan")
+    distance0_m: float                      # along the beam, before the rotations
+    distance_m: float                       # the reference's ``distance``: close distance over beam . odet'
+    beam_xy_m: tuple[float, float]          # -Xbeam, -Ybeam of the convention (defaults applied)
+    close0_fs_m: tuple[float, float]        # near point along fast and slow before the rotations
+    detsize_fs_m: tuple[float, float]       # -detsize (fast, slow)
+
+    def beam_spot_fs_m(self, panel: Panel, beam_direction: np.ndarray) -> tuple[float, float]:
+        """(Fbeam, Sbeam): the point ``distance_m`` along the beam, on the panel's axes (reference order)."""
+        impact = self.distance_m * beam_direction - panel.origin_m
+        return float(dot3(panel.fast_axis, impact)), float(dot3(panel.slow_axis, impact))
+
+
+class NanoBraggDetector(NamedTuple):
+    """What the detector flags resolve to: the panel, its recipe, and the convention's lab vectors."""
+
+    panel: Panel
+    setup: DetectorSetup
+    beam_direction: np.ndarray
+    polarization_axis: np.ndarray
+    rotation_axis: np.ndarray
 
 
 #: |fdet x sdet| below this: the two axes are taken as parallel
@@ -151,8 +142,8 @@ def detector_size(opts: SimulationOptions) -> tuple[int, int, float, float, floa
     return fpixels, spixels, pixel, detsize_f, detsize_s
 
 
-def build_detector(opts: SimulationOptions) -> DetectorGeometry:
-    """Resolve conventions, beam centre, pivot and rotations into a :class:`DetectorGeometry`."""
+def build_detector(opts: SimulationOptions) -> NanoBraggDetector:
+    """Resolve conventions, beam centre, pivot and rotations into a panel and its :class:`DetectorSetup`."""
     fpixels, spixels, pixel, detsize_f, detsize_s = detector_size(opts)
     nan = float("nan")
     distance = opts.distance_m if opts.distance_m is not None else 100.0e-3
@@ -262,26 +253,49 @@ def build_detector(opts: SimulationOptions) -> DetectorGeometry:
         pivot=pivot, ratio=ratio, distance_m=distance, close_distance_m=close_distance,
         beam_fs_m=(Fbeam, Sbeam), close_fs_m=(Fclose, Sclose))
     close_distance, distance = float(close_distance), float(distance)
-    Fclose = -float(dot3(pix0, fdet))
-    Sclose = -float(dot3(pix0, sdet))
     if not abs(close_distance) >= _NEAR_PLANE * pixel:
         _refuse_plane_through_sample(opts, close_distance, pivot)
-    impact = distance * beam - pix0           # sample to where the beam meets the detector plane
-    Fbeam = float(dot3(fdet, impact))
-    Sbeam = float(dot3(sdet, impact))
-    dials_origin = np.array([1000.0 * float(dot3(pix0, np.array([0.0, 0.0, 1.0]))),
-                             1000.0 * float(dot3(pix0, np.array([0.0, 1.0, 0.0]))),
-                             1000.0 * float(dot3(pix0, np.array([-1.0, 0.0, 0.0])))])
+    panel = Panel(origin_m=pix0, fast_axis=fdet, slow_axis=sdet, normal=odet, pixel_size_m=pixel,
+                  fast_pixels=fpixels, slow_pixels=spixels, sensor=thickness_sampling(opts),
+                  curve_radius_m=distance if opts.curved_det else None, point_pixel=opts.point_pixel)
+    setup = DetectorSetup(
+        convention=convention, pivot=pivot, basis0=(fdet0, sdet0, odet0), twotheta_axis=tt_axis,
+        rotx_rad=rotx, roty_rad=roty, rotz_rad=rotz, twotheta_rad=twotheta, distance0_m=distance0,
+        distance_m=distance, beam_xy_m=(Xbeam, Ybeam), close0_fs_m=(Fclose0, Sclose0),
+        detsize_fs_m=(detsize_f, detsize_s))
+    return NanoBraggDetector(panel=panel, setup=setup, beam_direction=beam, polarization_axis=polar,
+                             rotation_axis=spindle)
 
-    return DetectorGeometry(
-        convention=convention, pivot=pivot, fpixels=fpixels, spixels=spixels, pixel_size_m=pixel,
-        detsize_f_m=detsize_f, detsize_s_m=detsize_s, fdet=fdet, sdet=sdet, odet=odet, beam=beam,
-        pix0=pix0, polar_vector=polar, spindle_axis=spindle, twotheta_axis=tt_axis,
-        distance_m=distance, close_distance_m=close_distance, Xbeam_m=Xbeam, Ybeam_m=Ybeam,
-        Fbeam_m=Fbeam, Sbeam_m=Sbeam, Fclose_m=Fclose, Sclose_m=Sclose, Xclose_m=Xclose,
-        Yclose_m=Yclose, ORGX=Fclose / pixel + 0.5, ORGY=Sclose / pixel + 0.5,
-        dials_origin_mm=dials_origin, rotx_rad=rotx, roty_rad=roty, rotz_rad=rotz,
-        twotheta_rad=twotheta, curved=opts.curved_det, point_pixel=opts.point_pixel,
-        fdet0=fdet0, sdet0=sdet0, odet0=odet0, distance0_m=distance0, Fclose0_m=Fclose0,
-        Sclose0_m=Sclose0,
-    )
+
+class QuotedGeometry(NamedTuple):
+    """The beam-centre forms the reference prints and writes into SMV headers (metres, radians)."""
+
+    distance_m: float
+    detsize_fs_m: tuple[float, float]
+    beam_xy_m: tuple[float, float]          # -Xbeam, -Ybeam
+    beam_fs_m: tuple[float, float]          # Fbeam, Sbeam
+    close_fs_m: tuple[float, float]         # Fclose, Sclose: foot of the normal from the sample
+    orgxy: tuple[float, float]              # XDS ORGX, ORGY (pixels)
+    twotheta_rad: float
+
+
+def quoted_geometry(panel: Panel, beam_direction: np.ndarray, setup: DetectorSetup | None) -> QuotedGeometry:
+    """The summary's and SMV header's beam-centre forms of ``panel``, computed when they are written.
+
+    From the nanoBragg ``setup`` when there is one (the reference's numbers exactly); for a
+    panel given otherwise, from where the beam meets its plane (``-Xbeam``/``-Ybeam`` then
+    taken as the fast and slow offsets, as XDS and DIALS do).
+    """
+    Fclose = -float(dot3(panel.origin_m, panel.fast_axis))
+    Sclose = -float(dot3(panel.origin_m, panel.slow_axis))
+    pixel = panel.pixel_size_m
+    orgxy = (Fclose / pixel + 0.5, Sclose / pixel + 0.5)
+    if setup is not None:
+        return QuotedGeometry(setup.distance_m, setup.detsize_fs_m, setup.beam_xy_m,
+                              setup.beam_spot_fs_m(panel, beam_direction), (Fclose, Sclose), orgxy,
+                              setup.twotheta_rad)
+    close = panel.close_distance_m
+    along = float(dot3(beam_direction, panel.normal))
+    distance = close / along if along != 0.0 else close
+    hit = panel.beam_intersection_fs_m(beam_direction) or (Fclose, Sclose)
+    return QuotedGeometry(distance, panel.size_m, hit, hit, (Fclose, Sclose), orgxy, 0.0)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import array_api_compat.numpy as npx
 import numpy as np
@@ -20,13 +21,14 @@ from ..io.hkl import HKLTable, read_fdump, read_hkl, write_fdump
 from ..io.smv import SMVImage, header_float, read_smv
 from ..io.sources import read_source_file
 from ..memory import check_memory, image_bytes, table_bytes
-from .crystal import Crystal, build_crystal
-from .detector import DetectorGeometry, build_detector
+from ..models import Beam, Crystal, Detector, Goniometer, Panel, Scan
+from .crystal import build_crystal
+from .detector import DetectorSetup, build_detector
 from .geometry import rotated_cells
 from .options import SimulationOptions
 from .random_numbers import Ran1, ShuffleTable, clock_seed, mosaic_umats, random_misset
 from .reference_behaviour import detect_behaviours
-from .sampling import PhiSchedule, Sources, ThicknessSampling, build_sources, phi_schedule, thickness_sampling
+from .sampling import build_sources, phi_schedule
 
 
 #: largest sub-pixel grid per pixel edge (-oversample, or its auto-selected value)
@@ -35,18 +37,20 @@ MAX_OVERSAMPLE = 10_000
 
 @dataclass(frozen=True)
 class Experiment:
-    """Everything the renderer needs, in SI units, with no flags left to interpret."""
+    """What is simulated and how it is sampled, in SI units, with no flags left to interpret.
 
-    detector: DetectorGeometry
+    The experiment models (:mod:`xbragg.models`): ``beam``, ``detector`` (panels),
+    ``goniometer``, ``scan`` and ``crystal``; ``detector_setup``: how the nanoBragg flags
+    placed the panel (``None`` for a detector given otherwise).  The rest says how the
+    image is sampled and which of the reference's behaviours are reproduced.
+    """
+
+    beam: Beam
+    detector: Detector
+    goniometer: Goniometer
+    scan: Scan
     crystal: Crystal
-    sources: Sources
-    phi: PhiSchedule
-    thickness: ThicknessSampling
-    mosaic_umats: np.ndarray            # (domains, 3, 3)
-    mosaic_spread_rad: float
-    rotated_cells: np.ndarray           # (phisteps, domains, 3, 3): rows a, b, c (m)
-    hkl: HKLTable | None
-    default_F: float
+    detector_setup: DetectorSetup | None
     interpolate: bool
     interpolate_auto: bool
     oversample: int
@@ -54,13 +58,6 @@ class Experiment:
     oversample_thick: bool
     oversample_polar: bool
     oversample_omega: bool
-    kahn_polarization: float
-    nopolar: bool
-    wavelength_m: float
-    fluence: float
-    flux: float
-    exposure_s: float
-    beamsize_m: float
     water_m: float
     dmin_m: float
     roi: tuple[int, int, int, int]      # xmin xmax ymin ymax, inclusive
@@ -78,47 +75,68 @@ class Experiment:
     #: the reference's shared ran1 shuffle table after set-up (see random_numbers.ShuffleTable)
     random_table: tuple | None = field(default=None, repr=False)
 
+    @cached_property
+    def rotated_cells(self) -> np.ndarray:
+        """Cell vectors of every (phi step, mosaic domain), (phisteps, domains, 3, 3): rows a, b, c (m)."""
+        cr, scan = self.crystal, self.scan
+        return rotated_cells(npx, (cr.a, cr.b, cr.c), phi0_rad=scan.phi0_rad, phistep_rad=scan.phistep_rad,
+                             phisteps=scan.phisteps, spindle=self.goniometer.rotation_axis,
+                             umats=cr.mosaic_umats if cr.mosaic_spread_rad > 0.0 else None)
+
     @property
     def carried_cells(self) -> np.ndarray:
         """Cells as the reference's phi carry-over uses them, (phisteps, domains, 3, 3).
 
-        Step i takes the rotation of ``phi.carried_steps[i]``.  The very first pass
+        Step i takes the rotation of ``scan.carried_steps[i]``.  The very first pass
         through the phi loop (first processed pixel) uses :attr:`first_pass_cells`
         instead; the kernel selects it.
         """
-        return self.rotated_cells[self.phi.carried_steps]
+        return self.rotated_cells[self.scan.carried_steps]
 
     @property
     def first_pass_cells(self) -> np.ndarray:
-        """:attr:`carried_cells` of the run's first pass (``phi.first_pass_steps``)."""
-        return self.rotated_cells[self.phi.first_pass_steps]
+        """:attr:`carried_cells` of the run's first pass (``scan.first_pass_steps``)."""
+        return self.rotated_cells[self.scan.first_pass_steps]
+
+    @property
+    def panel(self) -> Panel:
+        """The first (for the nanoBragg front-end, the only) panel."""
+        return self.detector[0]
 
     @property
     def steps(self) -> int:
         """Normalisation count: sources x mosaic domains x phi steps x oversample^2."""
-        return (self.sources.count * self.mosaic_umats.shape[0] * self.phi.phisteps
+        return (self.beam.sources.count * self.crystal.domains * self.scan.phisteps
                 * self.oversample * self.oversample)
 
     @property
     def background_I(self) -> float:
         """Water background of this experiment (see :func:`water_background`)."""
-        return water_background(self.water_m, self.fluence)
+        return water_background(self.water_m, self.beam.fluence)
+
+    def roi_bounds_of(self, panel: int = 0) -> tuple[int, int, int, int]:
+        """Inclusive pixel bounds (x0, x1, y0, y1) of the rendered region of a panel: the ROI clipped to it.
+
+        Empty (x1 < x0 or y1 < y0) when the ROI lies outside the panel.
+        """
+        xmin, xmax, ymin, ymax = self.roi
+        p = self.detector[panel]
+        return (max(xmin, 0), min(xmax, p.fast_pixels - 1), max(ymin, 0), min(ymax, p.slow_pixels - 1))
 
     @property
     def roi_bounds(self) -> tuple[int, int, int, int]:
-        """Inclusive pixel bounds (x0, x1, y0, y1) of the rendered region: the ROI clipped to the detector.
+        """:meth:`roi_bounds_of` the first panel."""
+        return self.roi_bounds_of(0)
 
-        Empty (x1 < x0 or y1 < y0) when the ROI lies outside the detector.
-        """
-        xmin, xmax, ymin, ymax = self.roi
-        return (max(xmin, 0), min(xmax, self.detector.fpixels - 1),
-                max(ymin, 0), min(ymax, self.detector.spixels - 1))
+    def evaluations_per_pixel_of(self, panel: int = 0) -> int:
+        """Kernel evaluations per pixel of a panel: sensor layers x sub-pixels x sources x phi steps x domains."""
+        return (self.detector[panel].sensor.steps * self.oversample ** 2 * self.beam.sources.count
+                * self.scan.phisteps * self.crystal.domains)
 
     @property
     def evaluations_per_pixel(self) -> int:
-        """Kernel evaluations per pixel: sensor layers x sub-pixels x sources x phi steps x mosaic domains."""
-        return (self.thickness.steps * self.oversample ** 2 * self.sources.count
-                * self.phi.phisteps * self.mosaic_umats.shape[0])
+        """:meth:`evaluations_per_pixel_of` the first panel."""
+        return self.evaluations_per_pixel_of(0)
 
 
 def water_background(water_m: float, fluence):
@@ -335,8 +353,8 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None,
         flux = fluence / exposure * beamsize * beamsize
     opts = opts.updated(sample_y_m=sample_y, sample_z_m=sample_z)
 
-    detector = build_detector(opts)
-    thickness = thickness_sampling(opts)
+    built = build_detector(opts)
+    panel = built.panel
     phi = phi_schedule(opts)
 
     Na_given = [opts.Na, opts.Nb, opts.Nc]
@@ -354,7 +372,7 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None,
                         + " deg")
     crystal = build_crystal(opts, wavelength, misset_rad=misset_rad)
     xtal_max = max(crystal.size_m)
-    reciprocal_pixel = wavelength * detector.distance_m / detector.pixel_size_m
+    reciprocal_pixel = wavelength * built.setup.distance_m / panel.pixel_size_m
     ratio = 3.0 * xtal_max / reciprocal_pixel if reciprocal_pixel > 0 else math.inf
     recommended = math.ceil(ratio) if ratio <= MAX_OVERSAMPLE else MAX_OVERSAMPLE + 1
     if recommended <= 0:
@@ -371,45 +389,43 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None,
                  change="check the indices in -hkl", limit_flag=_LIMIT_FLAGS)
     # any render holds the whole detector image at least twice (float32 at best): refused
     # here, a run too large writes no cache either
-    full_pixels = detector.fpixels * detector.spixels
+    full_pixels = panel.fast_pixels * panel.slow_pixels
     check_memory(table_bytes(hkl) + image_bytes(0, full_pixels, 4), memory_limit_bytes,
-                 what=f"the image of a {detector.fpixels}x{detector.spixels}-pixel detector",
+                 what=f"the image of a {panel.fast_pixels}x{panel.slow_pixels}-pixel detector",
                  change="use a smaller detector (-detpixels, -detsize, -pixel)", limit_flag=_LIMIT_FLAGS,
                  lower_bound=True)
     if hkl is None or hkl.count == 0:
         interpolate = False
 
     file_rows = read_source_file(opts.sourcefile_path, flag="-sourcefile") if opts.sourcefile_path else None
-    sources = build_sources(opts, wavelength, detector.beam, detector.polar_vector, file_rows)
+    sources = build_sources(opts, wavelength, built.beam_direction, built.polarization_axis, file_rows)
 
     umats, mosaic_spread = mosaic_domains(opts, table, messages)
-    cells = rotated_cells(npx, (crystal.a, crystal.b, crystal.c), phi0_rad=phi.phi0_rad,
-                          phistep_rad=phi.phistep_rad, phisteps=phi.phisteps, spindle=detector.spindle_axis,
-                          umats=umats if mosaic_spread > 0.0 else None)
+    crystal = replace(crystal, mosaic_spread_rad=mosaic_spread, mosaic_umats=umats, structure_factors=hkl)
 
     xmin, xmax, ymin, ymax = opts.roi if opts.roi is not None else (-1, -1, -1, -1)
-    roi = (xmin if xmin >= 0 else 0, xmax if xmax >= 0 else detector.fpixels,
-           ymin if ymin >= 0 else 0, ymax if ymax >= 0 else detector.spixels)
-    if mask is not None and mask.shape != (detector.spixels, detector.fpixels):
+    roi = (xmin if xmin >= 0 else 0, xmax if xmax >= 0 else panel.fast_pixels,
+           ymin if ymin >= 0 else 0, ymax if ymax >= 0 else panel.slow_pixels)
+    if mask is not None and mask.shape != panel.shape:
         raise InputError(f"mask is {mask.shape[1]}x{mask.shape[0]} pixels but the detector is "
-                         f"{detector.fpixels}x{detector.spixels}", flag="-mask", path=opts.mask_path)
+                         f"{panel.fast_pixels}x{panel.slow_pixels}", flag="-mask", path=opts.mask_path)
     if hkl_cache is not None and opts.hkl_path is not None:
         # only now: every input has been read and checked
         _write_cache(os.fspath(hkl_cache), hkl, messages)
     phi_carryover = opts.phi_carryover or opts.c_parity
-    notes = tuple(b.note for b in detect_behaviours(opts, detector, thickness, phi) if not b.reproduced)
+    notes = tuple(b.note for b in detect_behaviours(opts, built, phi) if not b.reproduced)
 
+    beam = Beam(direction=built.beam_direction, wavelength_m=wavelength, polarization_axis=built.polarization_axis,
+                kahn_factor=opts.kahn_polarization, polarization_correction=not opts.nopolar, sources=sources,
+                fluence=fluence, flux=flux, exposure_s=exposure, beamsize_m=beamsize)
     return Experiment(
-        detector=detector, crystal=crystal, sources=sources, phi=phi, thickness=thickness,
-        mosaic_umats=umats, mosaic_spread_rad=mosaic_spread, rotated_cells=cells, hkl=hkl,
-        default_F=opts.default_F, interpolate=interpolate, interpolate_auto=interp_auto,
+        beam=beam, detector=Detector((panel,)), goniometer=Goniometer(built.rotation_axis), scan=phi,
+        crystal=crystal, detector_setup=built.setup, interpolate=interpolate, interpolate_auto=interp_auto,
         oversample=oversample, oversample_recommended=recommended,
         oversample_thick=opts.oversample_thick, oversample_polar=opts.oversample_polar,
-        oversample_omega=opts.oversample_omega, kahn_polarization=opts.kahn_polarization,
-        nopolar=opts.nopolar, wavelength_m=wavelength, fluence=fluence, flux=flux,
-        exposure_s=exposure, beamsize_m=beamsize, water_m=opts.water_m, dmin_m=opts.dmin_m,
+        oversample_omega=opts.oversample_omega, water_m=opts.water_m, dmin_m=opts.dmin_m,
         roi=roi, mask=mask, phi_carryover=phi_carryover, messages=tuple(messages),
         random_table=table.snapshot(), notes=notes,
-        capture_without_sensor=opts.c_parity and opts.oversample_thick and thickness.thick_m == 0.0,
+        capture_without_sensor=opts.c_parity and opts.oversample_thick and panel.sensor.thick_m == 0.0,
         reference_forms=opts.c_parity,
     )

@@ -18,9 +18,10 @@ import numpy as np
 
 from ..constants import RTD
 from ..errors import InputError
-from .detector import DetectorGeometry, build_detector, convention_pivot
+from ..models import Scan, Sensor
+from .detector import NanoBraggDetector, build_detector, convention_pivot
 from .options import SimulationOptions
-from .sampling import PhiSchedule, ThicknessSampling, phi_schedule, thickness_sampling
+from .sampling import phi_schedule
 
 __all__ = ["C_PARITY_SWITCH", "ReferenceBehaviour", "detect_behaviours", "reference_behaviours"]
 
@@ -58,21 +59,22 @@ def reference_behaviours(opts: SimulationOptions) -> list[ReferenceBehaviour]:
     :func:`detect_behaviours` for the resolved set-up).  Raises
     :class:`~xbragg.errors.InputError` where those cannot be built (the render would too).
     """
-    return detect_behaviours(opts, build_detector(opts), thickness_sampling(opts), phi_schedule(opts))
+    detector = build_detector(opts)
+    return detect_behaviours(opts, detector, phi_schedule(opts))
 
 
-def detect_behaviours(opts: SimulationOptions, detector: DetectorGeometry, thickness: ThicknessSampling,
-                      phi: PhiSchedule) -> list[ReferenceBehaviour]:
+def detect_behaviours(opts: SimulationOptions, detector: NanoBraggDetector,
+                      phi: Scan) -> list[ReferenceBehaviour]:
     """The known reference behaviours of a resolved set-up (``opts`` after the headers were applied).
 
     An item is ``reproduced`` when the options ask xbragg to draw what the reference
     draws (``c_parity``, or ``phi_carryover`` for the carry-over).
     """
-    found = [_phi_carryover(opts, phi), _pivot_ignored(opts, detector), _zero_capture(opts, thickness)]
+    found = [_phi_carryover(opts, phi), _pivot_ignored(opts, detector), _zero_capture(opts, detector.panel.sensor)]
     return [item for item in found if item is not None]
 
 
-def _phi_carryover(opts: SimulationOptions, phi: PhiSchedule) -> ReferenceBehaviour | None:
+def _phi_carryover(opts: SimulationOptions, phi: Scan) -> ReferenceBehaviour | None:
     # nanoBragg.c's phi loop re-rotates the cell only `if( phi != 0.0 )`: a step at exactly 0
     # reuses the rotation left by the previous step, or by the previous pixel's last step
     angles = phi.angles_rad
@@ -92,10 +94,10 @@ def _phi_carryover(opts: SimulationOptions, phi: PhiSchedule) -> ReferenceBehavi
         reproduced=opts.phi_carryover or opts.c_parity)
 
 
-def _pivot_ignored(opts: SimulationOptions, detector: DetectorGeometry) -> ReferenceBehaviour | None:
+def _pivot_ignored(opts: SimulationOptions, detector: NanoBraggDetector) -> ReferenceBehaviour | None:
     # nanoBragg.c sets detector_pivot again in each named convention's set-up block, after
     # the flags are read, so -pivot only counts for CUSTOM; xbragg honours it
-    convention = detector.convention
+    convention = detector.setup.convention
     if (opts.pivot is None or convention == "CUSTOM"
             or opts.pivot.lower() == convention_pivot(convention)):
         return None
@@ -103,8 +105,8 @@ def _pivot_ignored(opts: SimulationOptions, detector: DetectorGeometry) -> Refer
         theirs = build_detector(opts.updated(pivot=None))
     except InputError:
         theirs = None       # degenerate there (-twotheta 90 about the beam spot): surely different
-    if theirs is not None and all(np.array_equal(getattr(detector, name), getattr(theirs, name))
-                                  for name in ("pix0", "fdet", "sdet", "odet")):
+    if theirs is not None and all(np.array_equal(getattr(detector.panel, name), getattr(theirs.panel, name))
+                                  for name in ("origin_m", "fast_axis", "slow_axis", "normal")):
         return None
     spot = "sample" if convention_pivot(convention) == "sample" else "beam spot"
     return ReferenceBehaviour(
@@ -115,10 +117,10 @@ def _pivot_ignored(opts: SimulationOptions, detector: DetectorGeometry) -> Refer
         reproduced=opts.c_parity)
 
 
-def _zero_capture(opts: SimulationOptions, thickness: ThicknessSampling) -> ReferenceBehaviour | None:
+def _zero_capture(opts: SimulationOptions, sensor: Sensor) -> ReferenceBehaviour | None:
     # nanoBragg.c computes the capture fraction exp(-i*step*mu/parallax) - exp(-(i+1)*...)
     # at every sub-pixel under -oversample_thick, also with no sensor (step 0): exp(0) - exp(0)
-    if not opts.oversample_thick or thickness.thick_m != 0.0:
+    if not opts.oversample_thick or sensor.thick_m != 0.0:
         return None
     return ReferenceBehaviour(
         name="zero-capture",

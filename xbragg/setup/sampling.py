@@ -7,7 +7,6 @@ may be missing; the reference fills the rest in a fixed way, reproduced here.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import array_api_compat.numpy as npx
 import numpy as np
@@ -15,6 +14,7 @@ import numpy as np
 from ..constants import RTD
 from ..errors import InputError
 from ..kernel.vectors import cross3, rotate_axis
+from ..models import Scan, Sensor, Sources
 from .geometry import unitize
 from .options import SimulationOptions
 
@@ -27,57 +27,8 @@ def _negi(x):
     return -1 if x is None else int(x)
 
 
-@dataclass(frozen=True)
-class PhiSchedule:
-    """Spindle rotation steps: angle of step i is ``phi0_rad + i*phistep_rad``."""
-
-    phi0_rad: float
-    osc_rad: float
-    phistep_rad: float
-    phisteps: int
-
-    @property
-    def angles_rad(self) -> np.ndarray:
-        """Angles of every step (rad), shape (phisteps,)."""
-        return np.array([self.phi0_rad + self.phistep_rad * i for i in range(self.phisteps)])
-
-    @property
-    def carried_steps(self) -> list[int]:
-        """For each step, the step whose rotation the reference's phi carry-over uses.
-
-        The reference's phi loop (nanoBragg.c, main's pixel loop) re-rotates the cell
-        only when phi != 0, so a step at exactly phi = 0 reuses the most recent
-        rotation: that of the nearest non-zero step before it in the same pass, or,
-        with none before it, the last non-zero step of the previous pass (itself when
-        no step is non-zero).  The very first pass of a run differs: see
-        :attr:`first_pass_steps`.
-        """
-        return self._reused_steps(wrap=True)
-
-    @property
-    def first_pass_steps(self) -> list[int]:
-        """:attr:`carried_steps` for the first pass of a run, which has no previous pass.
-
-        A zero step with no non-zero step before it keeps the cell the reference
-        starts with, the unrotated one: the step's own (phi = 0) rotation.
-        """
-        return self._reused_steps(wrap=False)
-
-    def _reused_steps(self, *, wrap: bool) -> list[int]:
-        # one pass of the reference's loop: ``last`` is the step whose rotation is current
-        angles = self.angles_rad
-        nonzero = [i for i, a in enumerate(angles) if a != 0.0]
-        last = nonzero[-1] if (wrap and nonzero) else None      # left by the previous pass
-        steps = []
-        for i, a in enumerate(angles):
-            if a != 0.0:
-                last = i
-            steps.append(i if last is None else last)
-        return steps
-
-
-def phi_schedule(opts: SimulationOptions) -> PhiSchedule:
-    """Resolve -phi/-osc/-phistep/-phisteps (reference: "default sampling logic")."""
+def phi_schedule(opts: SimulationOptions) -> Scan:
+    """The scan of -phi/-osc/-phistep/-phisteps (reference: "default sampling logic")."""
     phi0_rad = (opts.phi_deg or 0.0) / RTD
     osc = _neg(None if opts.osc_deg is None else opts.osc_deg / RTD)
     phistep = _neg(None if opts.phistep_deg is None else opts.phistep_deg / RTD)
@@ -107,7 +58,7 @@ def phi_schedule(opts: SimulationOptions) -> PhiSchedule:
                 phistep = osc / steps
     if steps <= 0:
         raise InputError(f"phi schedule gives {steps} steps", flag="-phisteps")
-    return PhiSchedule(phi0_rad=phi0_rad, osc_rad=osc, phistep_rad=phistep, phisteps=steps)
+    return Scan(phi0_rad=phi0_rad, osc_rad=osc, phistep_rad=phistep, phisteps=steps)
 
 
 def range_step_count(rng: float | None, step: float | None, count: int | None,
@@ -142,18 +93,8 @@ def range_step_count(rng: float | None, step: float | None, count: int | None,
     return rng, step, count
 
 
-@dataclass(frozen=True)
-class ThicknessSampling:
-    """Detector sensor layers: layer i starts ``i*step_m`` behind the front face."""
-
-    thick_m: float
-    step_m: float
-    steps: int
-    mu_per_m: float
-
-
-def thickness_sampling(opts: SimulationOptions) -> ThicknessSampling:
-    """Resolve -detector_thick/-detector_thicksteps/-detector_abs (reference rules)."""
+def thickness_sampling(opts: SimulationOptions) -> Sensor:
+    """The sensor of -detector_thick/-detector_thicksteps/-detector_abs (reference rules)."""
     thick = opts.detector_thick_m if opts.detector_thick_m is not None else 0.0
     mu = -1.0
     if opts.detector_abs_m is not None:
@@ -181,36 +122,7 @@ def thickness_sampling(opts: SimulationOptions) -> ThicknessSampling:
         mu = 1.0 / thick
     if thick <= 0.0 or step <= 0.0 or steps <= 0:
         steps, thick, step = 1, 0.0, 0.0
-    return ThicknessSampling(thick_m=thick, step_m=step, steps=steps, mu_per_m=mu)
-
-
-@dataclass(frozen=True)
-class Sources:
-    """Incident beams: unit vectors pointing from the sample to each source, and wavelengths.
-
-    The incident direction of source i is ``-direction[i]``; ``weight`` is carried
-    for reports only (the reference does not weight intensities by it).
-    """
-
-    direction: np.ndarray      # (n, 3) unit vectors sample -> source
-    wavelength_m: np.ndarray   # (n,)
-    weight: np.ndarray         # (n,)
-    raw_position: np.ndarray   # (n, 3) before normalisation, for the printout
-    divsteps: int
-    hdivrange_rad: float
-    hdivstep_rad: float
-    hdivsteps: int
-    vdivrange_rad: float
-    vdivstep_rad: float
-    vdivsteps: int
-    dispersion: float
-    dispstep: float
-    dispsteps: int
-
-    @property
-    def count(self) -> int:
-        """Number of sources."""
-        return int(self.direction.shape[0])
+    return Sensor(thick_m=thick, step_m=step, steps=steps, mu_per_m=mu)
 
 
 SOURCE_DISTANCE_M = 10.0
