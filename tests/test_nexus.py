@@ -258,7 +258,10 @@ def test_read_with_nxmx(tmp_path, geometry):
         axes = nxmx.get_rotation_axes(nxmx.get_dependency_chain(entry.samples[0].depends_on))
         np.testing.assert_allclose(axes.axes[0], Q @ gonio.rotation_axis, atol=1e-12)
         assert list(axes.names) == ["omega"] and axes.is_scan_axis[0]
-        np.testing.assert_allclose(entry.samples[0].depends_on[()].to("deg").magnitude, [10.0, 10.5])
+        omega = entry.samples[0].depends_on
+        np.testing.assert_allclose(omega[()].to("deg").magnitude, [10.0, 10.5])
+        # dxtbx takes each image's width from <axis>_end minus the start angle
+        np.testing.assert_allclose(omega.end[()].to("deg").magnitude, [10.5, 11.0])
         data = entry.data[0]
         assert data.signal == "data"
         np.testing.assert_array_equal(data["data"][:, :detector[0].slow_pixels, :detector[0].fast_pixels],
