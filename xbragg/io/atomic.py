@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from xbragg.errors import OutputError
 
 __all__ = ["OutputBatch", "OutputTarget", "atomic_write_bytes", "check_writable", "output_target",
-           "same_file_key"]
+           "refuse_inputs", "same_file_key"]
 
 Data = bytes | bytearray | memoryview | Iterable[bytes]
 
@@ -127,6 +127,16 @@ def same_file_key(path: str | os.PathLike[str]) -> tuple | None:
     if stat.S_ISCHR(st.st_mode):
         return None
     return ("inode", st.st_dev, st.st_ino)
+
+
+def refuse_inputs(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]], *,
+                  flag: str | None = None) -> None:
+    """:class:`OutputError` when the output ``path`` is one of the files ``inputs``, however named."""
+    key = same_file_key(path)
+    for source in inputs:
+        if key is not None and same_file_key(source) == key:
+            raise OutputError(f"{_prefix(flag)}{os.fspath(path)} is the input file {os.fspath(source)}: "
+                              "the output would overwrite the input")
 
 
 def _temp_file(target: OutputTarget, flag: str | None) -> tuple[int, str]:

@@ -168,15 +168,16 @@ def _smv_header(fast: int, slow: int,
 
 
 def write_smv(path: str | os.PathLike[str], data: np.ndarray,
-              header_lines: Sequence[str | tuple[str, str]] = ()) -> None:
-    """Write :func:`smv_bytes` of ``data`` and ``header_lines`` to ``path`` atomically.
+              header_lines: Sequence[str | tuple[str, str]] = (), *, adc_offset: float | None = None) -> None:
+    """Write :func:`smv_bytes` of ``data``, ``header_lines`` and ``adc_offset`` to ``path`` atomically.
 
     :class:`OutputError` when the file cannot be written.
     """
-    atomic_write_bytes(path, smv_bytes(data, header_lines))
+    atomic_write_bytes(path, smv_bytes(data, header_lines, adc_offset=adc_offset))
 
 
-def smv_bytes(data: np.ndarray, header_lines: Sequence[str | tuple[str, str]] = ()) -> list[bytes]:
+def smv_bytes(data: np.ndarray, header_lines: Sequence[str | tuple[str, str]] = (), *,
+              adc_offset: float | None = None) -> list[bytes]:
     """``data`` as a 512-byte-header SMV image, like the reference's ``-intfile``: [header, pixels].
 
     ``data`` is uint16 of shape ``(slow, fast)``. The header is
@@ -189,11 +190,19 @@ def smv_bytes(data: np.ndarray, header_lines: Sequence[str | tuple[str, str]] = 
     ``KEY=VALUE;``. Pixels follow as little-endian uint16, fast index fastest.
     A header longer than 512 bytes grows to the next multiple of 512 (and says so
     in ``HEADER_BYTES``).
+
+    ``adc_offset``: when given, a last item ``ADC_OFFSET=<value>;`` states the constant
+    added to every pixel (the reference adds 40 and does not say so; dxtbx's
+    ``FormatSMVJHSim`` then assumes 1).  Left out by default: the reference's bytes.
     """
     array = np.asarray(data)
     if array.ndim != 2 or array.dtype != np.uint16:
         raise ValueError(f"SMV data must be a 2-D uint16 array, got {array.ndim}-D "
                          f"{array.dtype}")
     slow, fast = array.shape
+    if adc_offset is not None:
+        if not math.isfinite(adc_offset):
+            raise ValueError(f"SMV ADC offset {adc_offset} is not a finite number")
+        header_lines = [*header_lines, ("ADC_OFFSET", f"{adc_offset:g}")]
     header = _smv_header(fast, slow, header_lines)
     return [header, array.astype("<u2", copy=False).tobytes(order="C")]
