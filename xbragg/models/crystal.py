@@ -4,10 +4,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import array_api_compat.numpy as npx
 import numpy as np
 
-from ..constants import RTD
 from ..io.hkl import HKLTable
 
 
@@ -19,13 +17,16 @@ class Crystal:
     frame at spindle angle zero, B the reciprocal basis of the cell and U a rotation.
     xbragg's B is the reference's construction (a* along x, b* in the x-y plane;
     ``reciprocal_from_cell`` in :mod:`xbragg.setup.geometry`), a fixed rotation away from
-    cctbx's (a along x); U is then ``R_misset @ orientation``, where ``orientation`` is the
-    orientation before the misset rotations (identity for a crystal given by its cell,
-    the matrix's for ``-mat``).
+    cctbx's (a along x).
 
     ``real_axes_m`` (rows a, b, c, metres) and ``reciprocal_axes_per_A`` (rows a*, b*,
     c*) are the set-up's own vectors, built in the reference's order of operations, which
-    the kernel uses; A is their transpose (equal to U B to rounding).
+    the kernel uses: A is their transpose, and U and B derive from it.  ``orientation`` is
+    what the differentiable model keeps constant: for a ``-mat`` crystal the map M with
+    a*, b*, c* = R_misset M B(cell of its parameters); the identity for a ``-cell`` crystal,
+    whose vectors it rebuilds from the cell as the reference does (for an oblique cell the
+    reference forces the given lengths and volume on the real axes, so A is then not
+    exactly R_misset B(given cell)).
 
     ``shape``: the spot shape (``square``, ``round``, ``gauss``, ``tophat``); ``fudge``
     scales the shape's argument.  ``mosaic_umats`` (domains, 3, 3): the rotation of each
@@ -91,22 +92,14 @@ class Crystal:
 
     @property
     def B(self) -> np.ndarray:
-        """Reciprocal basis of the cell (1/A), columns a*, b*, c*, in the reference's construction."""
-        from ..setup.geometry import reciprocal_from_cell
-        a, b, c, alpha, beta, gamma = self.cell_input_A_deg or self.cell_A_deg
-        vectors, _, _ = reciprocal_from_cell(npx, np.float64(a), np.float64(b), np.float64(c),
-                                             np.float64(alpha) / RTD, np.float64(beta) / RTD,
-                                             np.float64(gamma) / RTD)
-        return np.stack(vectors, axis=1)
+        """Reciprocal basis of the crystal's cell (1/A), columns a*, b*, c*, in the reference's frame:
+        a* along x, b* in the x-y plane (upper triangular, B^T B = A^T A, the reciprocal metric)."""
+        return np.linalg.cholesky(self.A.T @ self.A).T
 
     @property
     def U(self) -> np.ndarray:
-        """The orientation (3, 3): the misset rotations applied to :attr:`orientation`."""
-        from ..setup.geometry import misset
-        if self.misset_deg is None:
-            return self.orientation
-        R = np.stack(misset(npx, np.eye(3), *(x / RTD for x in self.misset_deg)), axis=1)
-        return R @ self.orientation
+        """The orientation (3, 3), a rotation: A B^-1."""
+        return self.A @ np.linalg.inv(self.B)
 
     @property
     def size_m(self) -> tuple[float, float, float]:
