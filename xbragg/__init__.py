@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from .backends import BackendError
 from .errors import InputError, OutputError, XbraggError
-from .render import RenderResult, render
+from .render import RenderResult, render, render_detector
 from .setup.experiment import Experiment, build_experiment
 from .setup.options import SimulationOptions
 from .tools.png import save_png
 
-__all__ = ["SimulationOptions", "Experiment", "build_experiment", "render", "RenderResult",
+__all__ = ["SimulationOptions", "Experiment", "build_experiment", "render", "render_detector", "RenderResult",
            "simulate", "options_from_flags", "XbraggError", "InputError", "OutputError", "BackendError",
            "save_png"]
 __version__ = "0.1.0"
@@ -32,8 +32,19 @@ def options_from_flags(flags: str | list[str]) -> SimulationOptions:
 
 def simulate(options: SimulationOptions | str | list[str], *, backend: str = "numpy",
              device: str | None = None, dtype: str = "float64", **render_kwargs):
-    """Render one image: (spixels, fpixels) array of ``backend`` on ``device``, photons per pixel."""
+    """Render the detector: photons per pixel, arrays of ``backend`` on ``device``.
+
+    One panel: its (spixels, fpixels) image.  Several panels: one (panels, slow, fast)
+    array when every panel has the same size, else a tuple of their images.
+    """
     if not isinstance(options, SimulationOptions):
         options = options_from_flags(options)
     exp = build_experiment(options)
-    return render(exp, backend=backend, device=device, dtype=dtype, **render_kwargs).image
+    results = render_detector(exp, backend=backend, device=device, dtype=dtype, **render_kwargs)
+    images = tuple(r.image for r in results)
+    if len(images) == 1:
+        return images[0]
+    if len({tuple(image.shape) for image in images}) == 1:
+        from array_api_compat import array_namespace
+        return array_namespace(images[0]).stack(images)
+    return images

@@ -60,8 +60,10 @@ class Experiment:
     oversample_omega: bool
     water_m: float
     dmin_m: float
-    roi: tuple[int, int, int, int]      # xmin xmax ymin ymax, inclusive
-    mask: np.ndarray | None             # (spixels, fpixels) bool: True = render
+    roi: tuple[int, int, int, int]      # xmin xmax ymin ymax, inclusive, on every panel
+    #: pixels to render, True = render: None (all), one (slow, fast) bool array for a one-panel
+    #: detector, or a tuple with one such array (or None) per panel
+    mask: np.ndarray | tuple | None
     phi_carryover: bool
     messages: tuple[str, ...] = field(default=())
     #: one line each: where this image differs from what the reference would draw (setup.reference_behaviour)
@@ -114,6 +116,12 @@ class Experiment:
         """Water background of this experiment (see :func:`water_background`)."""
         return water_background(self.water_m, self.beam.fluence)
 
+    def mask_of(self, panel: int = 0) -> np.ndarray | None:
+        """The (slow, fast) bool mask of a panel (True = render), or ``None`` when every pixel renders."""
+        if isinstance(self.mask, tuple):
+            return self.mask[panel]
+        return self.mask if panel == 0 else None
+
     def roi_bounds_of(self, panel: int = 0) -> tuple[int, int, int, int]:
         """Inclusive pixel bounds (x0, x1, y0, y1) of the rendered region of a panel: the ROI clipped to it.
 
@@ -122,6 +130,11 @@ class Experiment:
         xmin, xmax, ymin, ymax = self.roi
         p = self.detector[panel]
         return (max(xmin, 0), min(xmax, p.fast_pixels - 1), max(ymin, 0), min(ymax, p.slow_pixels - 1))
+
+    def roi_pixels_of(self, panel: int = 0) -> int:
+        """Pixels in the rendered region of a panel."""
+        x0, x1, y0, y1 = self.roi_bounds_of(panel)
+        return max(x1 - x0 + 1, 0) * max(y1 - y0 + 1, 0)
 
     @property
     def roi_bounds(self) -> tuple[int, int, int, int]:
