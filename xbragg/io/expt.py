@@ -1,0 +1,716 @@
+"""DIALS experiment lists (``.expt``): the JSON dxtbx writes, read into xbragg's models and written from them.
+
+No dxtbx is needed: the file is read with the standard library's :mod:`json` and checked
+field by field.  The schema and every convention follow dxtbx (``cctbx/dxtbx``,
+``src/dxtbx/model/``); docs/dials.md lists each one with the source it comes from.  In
+short: dxtbx's beam ``direction`` points from the sample to the source (xbragg's
+``Beam.direction`` is its negative); lengths are mm and wavelengths Angstrom (xbragg: m);
+a panel's ``origin``/``fast_axis``/``slow_axis`` are local to its group in the detector
+``hierarchy``; the goniometer turns the crystal by ``S R(phi) F`` (setting rotation S,
+scan rotation R about the datum axis, fixed rotation F), so the lab-frame spindle axis
+is ``S @ rotation_axis`` and the crystal's lab-frame A at phi = 0 is ``S @ F @ A``.
+
+What a file holds that xbragg cannot simulate is either an :class:`InputError` (a
+polychromatic beam, electrons or neutrons, non-square pixels, a time-of-flight scan,
+a model given by file name) or a warning kept in :attr:`ExptEntry.warnings` (beam
+divergence, scan-varying models, gain and pedestal, per-pixel offset maps, ...), never
+dropped silently.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from xbragg.constants import DEFAULT_FLUENCE, RTD
+from xbragg.errors import InputError
+from xbragg.io._json_path import JsonValue, load_json
+from xbragg.io.atomic import atomic_write_bytes
+from xbragg.models import Beam, Detector, Goniometer, Panel, Scan, Sensor, Sources
+
+__all__ = ["ExptCrystal", "ExptEntry", "read_experiment_list", "read_experiment", "experiment_list_dict",
+           "export_warnings", "write_experiment_list", "DEFAULT_HALL_SYMBOL"]
+
+MM = 1e-3
+ANGSTROM = 1e-10
+#: Hall symbol written when the space group is not known: P 1 (as cctbx spells it)
+DEFAULT_HALL_SYMBOL = " P 1"
+#: xbragg places the (single) source this far from the sample when the file gives no distance
+DEFAULT_SOURCE_DISTANCE_M = 10.0
+#: dxtbx's ``DetectorFactory.make_detector`` default trusted range, written for every panel
+TRUSTED_RANGE = (0.0, 1.0e6)
+# dxtbx's own tolerances: set_local_frame (virtual_panel.h) and constant oscillation width (scan.h)
+_PERPENDICULAR_EPS = 1e-7
+_OSCILLATION_EPS_DEG = 1e-7
+_ROTATION_EPS = 1e-6
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / math.sqrt(float(v @ v))
+
+
+def _is_rotation(m: np.ndarray) -> bool:
+    return bool(np.max(np.abs(m.T @ m - np.eye(3))) < _ROTATION_EPS and np.linalg.det(m) > 0.0)
+
+
+def _axis_angle_matrix(axis: np.ndarray, angle_rad: float) -> np.ndarray:
+    """Right-handed rotation by ``angle_rad`` about ``axis`` (scitbx ``axis_and_angle_as_matrix``)."""
+    u = _unit(axis)
+    c, s = math.cos(angle_rad), math.sin(angle_rad)
+    ux = np.array([[0.0, -u[2], u[1]], [u[2], 0.0, -u[0]], [-u[1], u[0], 0.0]])
+    return c * np.eye(3) + s * ux + (1.0 - c) * np.outer(u, u)
+
+
+@dataclass(frozen=True)
+class ExptCrystal:
+    """A crystal of an experiment list, as the file gives it (dxtbx ``Crystal``).
+
+    ``real_space_A`` (3, 3): rows a, b, c in Angstrom, in the frame of the goniometer's
+    datum (before the fixed and setting rotations: :meth:`ExptEntry.crystal_real_axes_m`
+    gives the lab frame).  ``space_group_hall_symbol``: kept as text.  Mosaic models, when
+    the file has one: ``mosaicity_deg`` (``MosaicCrystalKabsch2010``), or
+    ``half_mosaicity_deg`` with ``domain_size_A`` (``MosaicCrystalSauter2014``).
+    """
+
+    real_space_A: np.ndarray
+    space_group_hall_symbol: str = DEFAULT_HALL_SYMBOL
+    mosaicity_deg: float | None = None
+    half_mosaicity_deg: float | None = None
+    domain_size_A: float | None = None
+
+    @classmethod
+    def from_real_axes_m(cls, real_axes_m, space_group_hall_symbol: str = DEFAULT_HALL_SYMBOL,
+                         **mosaic: float | None) -> ExptCrystal:
+        """A crystal from lab-frame axes at spindle angle zero (rows a, b, c in metres, (3, 3))."""
+        return cls(np.asarray(real_axes_m, dtype=np.float64) / ANGSTROM, space_group_hall_symbol, **mosaic)
+
+    @property
+    def A_per_A(self) -> np.ndarray:
+        """dxtbx's A (1/Angstrom, columns a*, b*, c*) in the file's frame: the inverse of the rows a, b, c."""
+        return np.linalg.inv(self.real_space_A)
+
+
+@dataclass(frozen=True)
+class ExptEntry:
+    """One experiment of an experiment list, in xbragg's models (SI units).
+
+    - ``beam``: a single source along the beam; its ``fluence`` is the reader's
+      ``fluence`` argument (a ``.expt`` has flux and exposure time but no beam size);
+      ``exposure_s`` is the scan's exposure time of the first image;
+    - ``detector``: every panel in the lab frame, the hierarchy composed;
+    - ``goniometer``: the lab-frame spindle axis, ``setting_rotation @ rotation_axis``;
+      ``None`` for stills;
+    - ``scan``: the first image of ``image_range`` (start and width of its oscillation,
+      sampled in one step: callers choose the sampling); ``None`` without a scan;
+    - ``crystal``: as in the file (see :class:`ExptCrystal`), ``None`` without one;
+    - ``fixed_rotation``, ``setting_rotation`` (3, 3): dxtbx's F and S, kept so that the
+      crystal and the datum axis can be written back as they were;
+    - ``identifier``, ``template`` (the imageset's template or first image path);
+    - ``warnings``: what the file holds that the models leave out, each naming its key.
+    """
+
+    beam: Beam
+    detector: Detector
+    goniometer: Goniometer | None = None
+    scan: Scan | None = None
+    crystal: ExptCrystal | None = None
+    image_range: tuple[int, int] | None = None
+    fixed_rotation: np.ndarray = field(default_factory=lambda: np.eye(3))
+    setting_rotation: np.ndarray = field(default_factory=lambda: np.eye(3))
+    identifier: str = ""
+    template: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    def _crystal(self) -> ExptCrystal:
+        if self.crystal is None:
+            raise ValueError("this experiment has no crystal")
+        return self.crystal
+
+    def crystal_A_per_A(self) -> np.ndarray:
+        """A = U B (1/Angstrom, columns a*, b*, c*) in the lab frame at spindle angle zero: S F A."""
+        return self.setting_rotation @ self.fixed_rotation @ self._crystal().A_per_A
+
+    def crystal_real_axes_m(self) -> np.ndarray:
+        """Real axes (rows a, b, c, metres) in the lab frame at spindle angle zero, (3, 3)."""
+        return (self._crystal().real_space_A @ (self.setting_rotation @ self.fixed_rotation).T) * ANGSTROM
+
+    def crystal_cell_A_deg(self) -> tuple[float, float, float, float, float, float]:
+        """Cell (a, b, c in Angstrom, alpha, beta, gamma in degrees) of the crystal's real axes."""
+        a, b, c = self._crystal().real_space_A
+        la, lb, lc = (math.sqrt(float(v @ v)) for v in (a, b, c))
+
+        def angle(u, v, lu, lv):
+            return math.degrees(math.acos(max(-1.0, min(1.0, float(u @ v) / (lu * lv)))))
+        return (la, lb, lc, angle(b, c, lb, lc), angle(a, c, la, lc), angle(a, b, la, lb))
+
+
+# ------------------------------------------------------------------------------------------
+# reading
+
+
+def read_experiment(path: str | os.PathLike[str], index: int = 0, *,
+                    fluence: float = DEFAULT_FLUENCE) -> ExptEntry:
+    """Experiment ``index`` of the experiment list ``path`` (see :func:`read_experiment_list`)."""
+    entries = read_experiment_list(path, fluence=fluence)
+    if not 0 <= index < len(entries):
+        raise InputError(f"no experiment {index}: the list has {len(entries)} (0 to {len(entries) - 1})",
+                         path=os.fspath(path))
+    return entries[index]
+
+
+def read_experiment_list(path: str | os.PathLike[str], *, fluence: float = DEFAULT_FLUENCE) -> list[ExptEntry]:
+    """Every experiment of the DIALS experiment list ``path`` (JSON), in file order.
+
+    ``fluence``: photons per m^2 given to every beam.  Raises :class:`InputError`
+    naming the file and the JSON key for a file that is not an experiment list, a
+    missing key, a value of the wrong type or shape, a zero-length axis, an index
+    that refers to no model, or a model xbragg cannot simulate.
+    """
+    doc = load_json(path)
+    if not isinstance(doc.value, dict):
+        raise doc.error("an experiment list (an object with \"__id__\": \"ExperimentList\")")
+    kind = doc.get("__id__", None)
+    if kind.value != "ExperimentList":
+        raise kind.error("\"ExperimentList\"")
+    experiments = doc.get("experiment").items()
+    if not experiments:
+        raise InputError("$.experiment: the list has no experiments", path=doc.file)
+    reader = _Reader(doc, fluence)
+    return [reader.experiment(e) for e in experiments]
+
+
+class _Reader:
+    """Parses the models an experiment list's experiments refer to, each model once."""
+
+    _PARSERS = ("beam", "detector", "goniometer", "scan", "crystal")
+
+    def __init__(self, doc: JsonValue, fluence: float) -> None:
+        self.doc = doc
+        self.fluence = fluence
+        self.cache: dict[tuple[str, int], tuple[object, list[str]]] = {}
+
+    def model(self, experiment: JsonValue, name: str):
+        """The model ``name`` an experiment refers to, with its warnings; (None, []) when it has none."""
+        ref = experiment.get(name, None)
+        if ref.value is None:
+            return None, []
+        if isinstance(ref.value, str):
+            raise InputError(f"{ref.path}: a model in another file ({ref.value!r}) is not supported; "
+                             "expected an index into $." + name, path=ref.file)
+        index = ref.integer()
+        models = self.doc.get(name, []).items()
+        if not 0 <= index < len(models):
+            raise InputError(f"{ref.path}: index {index} refers to no {name} (the file has {len(models)})",
+                             path=ref.file)
+        key = (name, index)
+        if key not in self.cache:
+            notes: list[str] = []
+            self.cache[key] = (getattr(self, "_" + name)(models[index], notes), notes)
+        return self.cache[key]
+
+    def experiment(self, e: JsonValue) -> ExptEntry:
+        kind = e.get("__id__", "Experiment")
+        if kind.value != "Experiment":
+            raise kind.error("\"Experiment\"")
+        parsed = {name: self.model(e, name) for name in self._PARSERS}
+        warnings = [w for _, notes in parsed.values() for w in notes]
+        for name in ("beam", "detector"):
+            if parsed[name][0] is None:
+                raise InputError(f"{e.path}: missing key {name!r} (xbragg needs a {name})", path=e.file)
+        beam = parsed["beam"][0]
+        scan_info = parsed["scan"][0]
+        scan, image_range, exposure_s = (None, None, 0.0) if scan_info is None else scan_info
+        beam = replace(beam, exposure_s=exposure_s)
+        gonio = parsed["goniometer"][0]
+        datum, fixed, setting = (None, np.eye(3), np.eye(3)) if gonio is None else gonio
+        goniometer = None if datum is None else Goniometer(rotation_axis=setting @ datum)
+        template = self._template(e)
+        return ExptEntry(beam=beam, detector=parsed["detector"][0], goniometer=goniometer, scan=scan,
+                         crystal=parsed["crystal"][0], image_range=image_range, fixed_rotation=fixed,
+                         setting_rotation=setting, identifier=e.get("identifier", "").string(),
+                         template=template, warnings=tuple(warnings))
+
+    def _template(self, e: JsonValue) -> str | None:
+        ref = e.get("imageset", None)
+        if ref.value is None or isinstance(ref.value, str):
+            return ref.value
+        index = ref.integer()
+        imagesets = self.doc.get("imageset", []).items()
+        if not 0 <= index < len(imagesets):
+            raise InputError(f"{ref.path}: index {index} refers to no imageset (the file has {len(imagesets)})",
+                             path=ref.file)
+        imageset = imagesets[index]
+        if imageset.has("template"):
+            return imageset.get("template").optional_string()
+        images = imageset.get("images", []).items()
+        return images[0].string() if images else None
+
+    # beam -------------------------------------------------------------------------------
+
+    def _beam(self, node: JsonValue, notes: list[str]) -> Beam:
+        kind = node.get("__id__", "monochromatic")
+        if kind.value == "polychromatic":
+            raise InputError(f"{kind.path}: a polychromatic beam (wavelength_range) has no single wavelength; "
+                             "xbragg simulates a monochromatic beam (give sources with -sourcefile)",
+                             path=node.file)
+        if kind.value != "monochromatic":
+            raise kind.error("\"monochromatic\"")
+        probe = node.get("probe", "x-ray")
+        if probe.string() != "x-ray":
+            raise probe.error("\"x-ray\" (xbragg simulates X-ray diffraction)")
+        to_source = _unit(node.get("direction").vector(nonzero=True))
+        direction = -to_source
+        wl = node.get("wavelength")
+        wavelength_A = wl.number()
+        if not wavelength_A > 0.0:
+            raise wl.error("a positive wavelength (Angstrom)")
+        normal_node = node.get("polarization_normal", [0.0, 1.0, 0.0])
+        normal = normal_node.vector()
+        fraction_node = node.get("polarization_fraction", 0.999)
+        fraction = fraction_node.number()
+        if not 0.0 <= fraction <= 1.0:
+            raise fraction_node.error("a polarization fraction from 0 to 1")
+        axis = np.cross(normal, direction)
+        if not float(axis @ axis) > 0.0:
+            raise normal_node.error("a non-zero polarization normal not along the beam")
+        if abs(math.sqrt(float(normal @ normal)) - 1.0) > 1e-6 or abs(float(_unit(normal) @ direction)) > 1e-6:
+            notes.append(f"{normal_node.path}: not a unit vector perpendicular to the beam; xbragg uses the "
+                         "unit normal perpendicular to the beam")
+        for key in ("divergence", "sigma_divergence"):
+            if node.get(key, 0.0).number() != 0.0:
+                notes.append(f"{node.path}.{key}: beam divergence is not simulated from the .expt "
+                             "(one source along the beam; use -divergence)")
+        if node.get("transmission", 1.0).number() != 1.0:
+            notes.append(f"{node.path}.transmission: not applied (the fluence given is used as it is)")
+        if node.has("s0_at_scan_points"):
+            notes.append(f"{node.path}.s0_at_scan_points: scan-varying beam ignored; the static beam is used")
+        distance_mm = node.get("sample_to_source_distance", 0.0).number()
+        distance_m = distance_mm * MM if distance_mm > 0.0 else DEFAULT_SOURCE_DISTANCE_M
+        wavelength_m = wavelength_A * ANGSTROM
+        sources = Sources(direction=to_source[None, :].copy(), wavelength_m=np.array([wavelength_m]),
+                          weight=np.array([1.0]), raw_position=(to_source * distance_m)[None, :],
+                          divsteps=1, hdivrange_rad=0.0, hdivstep_rad=0.0, hdivsteps=1,
+                          vdivrange_rad=0.0, vdivstep_rad=0.0, vdivsteps=1,
+                          dispersion=0.0, dispstep=0.0, dispsteps=1)
+        return Beam(direction=direction, wavelength_m=wavelength_m, polarization_axis=_unit(axis),
+                    kahn_factor=2.0 * fraction - 1.0, polarization_correction=True, sources=sources,
+                    fluence=self.fluence, flux=node.get("flux", 0.0).number())
+
+    # detector ---------------------------------------------------------------------------
+
+    def _detector(self, node: JsonValue, notes: list[str]) -> Detector:
+        if isinstance(node.value, list):       # DetectorFactory.from_dict accepts a bare panel list
+            panels, hierarchy = node.items(), None
+        else:
+            panels = node.get("panels").items()
+            hierarchy = node.get("hierarchy") if node.has("hierarchy") else None
+        if not panels:
+            raise InputError(f"{node.path}.panels: a detector has at least one panel", path=node.file)
+        parents = [_IDENTITY_FRAME] * len(panels)
+        if hierarchy is not None:
+            parents = _hierarchy_parents(hierarchy, len(panels), node.path + ".panels")
+        return Detector(tuple(_panel(p, parent, notes) for p, parent in zip(panels, parents)))
+
+    # goniometer ---------------------------------------------------------------------------
+
+    def _goniometer(self, node: JsonValue, notes: list[str]):
+        """(datum rotation axis, F, S)."""
+        if node.has("setting_rotation_at_scan_points"):
+            notes.append(f"{node.path}.setting_rotation_at_scan_points: scan-varying goniometer ignored; "
+                         "the static setting rotation is used")
+        if all(node.has(k) for k in ("axes", "angles", "scan_axis")):
+            return _multi_axis(node)
+        datum = _unit(node.get("rotation_axis").vector(nonzero=True))
+        rotations = []
+        for key in ("fixed_rotation", "setting_rotation"):
+            m_node = node.get(key, [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0])
+            m = m_node.matrix()
+            if not _is_rotation(m):
+                raise m_node.error("a rotation matrix (9 numbers, row-major, orthonormal, determinant +1)")
+            rotations.append(m)
+        return datum, rotations[0], rotations[1]
+
+    # scan -------------------------------------------------------------------------------
+
+    def _scan(self, node: JsonValue, notes: list[str]):
+        """(Scan of the first image, image range, exposure time of the first image in s)."""
+        range_node = node.get("image_range")
+        first, last = (v.integer() for v in range_node.items(length=2))
+        if last < first:
+            raise range_node.error("an image range [first, last] with last >= first")
+        n = last - first + 1
+        if node.has("properties"):
+            props = node.get("properties").mapping()
+        else:
+            props = _legacy_scan_properties(node, n)
+        if "time_of_flight" in props:
+            raise InputError(f"{props['time_of_flight'].path}: a time-of-flight scan cannot be simulated",
+                             path=node.file)
+        for key, value in props.items():
+            if key not in ("oscillation", "oscillation_width", "exposure_time", "epochs"):
+                notes.append(f"{value.path}: scan property not used")
+        start_deg = width_deg = 0.0
+        if "oscillation" in props:
+            osc_node = props["oscillation"]
+            osc = osc_node.numbers(n)
+            start_deg = float(osc[0])
+            if n == 1:
+                if "oscillation_width" not in props:
+                    raise InputError(f"{node.path}.properties: missing key 'oscillation_width' "
+                                     "(needed for a scan of one image)", path=node.file)
+                width_deg = float(props["oscillation_width"].numbers(1)[0])
+            else:
+                width_deg = float(osc[-1] - osc[0]) / (n - 1)      # less rounding than osc[1] - osc[0]
+                if np.any(np.abs(np.diff(osc) - width_deg) > _OSCILLATION_EPS_DEG):
+                    raise osc_node.error("start angles of constant width")
+        exposure_s = 0.0
+        if "exposure_time" in props:
+            times = props["exposure_time"].numbers(n)
+            exposure_s = float(times[0])
+            if np.any(times != exposure_s):
+                notes.append(f"{props['exposure_time'].path}: exposure times differ; the first image's is used")
+        phi0, osc_rad = start_deg / RTD, width_deg / RTD
+        return Scan(phi0_rad=phi0, osc_rad=osc_rad, phistep_rad=osc_rad, phisteps=1), (first, last), exposure_s
+
+    # crystal ------------------------------------------------------------------------------
+
+    def _crystal(self, node: JsonValue, notes: list[str]) -> ExptCrystal:
+        kind = node.get("__id__", "crystal")
+        if kind.value != "crystal":
+            raise kind.error("\"crystal\"")
+        rows = np.stack([node.get(k).vector(nonzero=True) for k in ("real_space_a", "real_space_b", "real_space_c")])
+        if abs(np.linalg.det(rows)) < 1e-9 * np.prod(np.linalg.norm(rows, axis=1)):
+            raise InputError(f"{node.path}: real_space_a, _b, _c are coplanar (no cell)", path=node.file)
+        hall = node.get("space_group_hall_symbol", DEFAULT_HALL_SYMBOL).string()
+        if node.has("A_at_scan_points"):
+            notes.append(f"{node.path}.A_at_scan_points: scan-varying crystal ignored; the static A is used")
+        mosaic: dict[str, float | None] = {}
+        if node.has("mosaicity"):
+            mosaic["mosaicity_deg"] = node.get("mosaicity").number()
+        if node.has("ML_half_mosaicity_deg") or node.has("ML_domain_size_ang"):
+            half, size = node.get("ML_half_mosaicity_deg"), node.get("ML_domain_size_ang")
+            if half.value is not None or size.value is not None:
+                mosaic["half_mosaicity_deg"] = half.number()
+                mosaic["domain_size_A"] = size.number()
+        return ExptCrystal(rows, hall, **mosaic)
+
+
+# (fast, slow, origin) of the lab frame: the parent of panels outside any group
+_IDENTITY_FRAME = (np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]), np.zeros(3))
+
+
+def _local_frame(node: JsonValue) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A node's (fast, slow, origin) as stored: unit axes (dxtbx normalises them), origin in mm."""
+    fast_node, slow_node = node.get("fast_axis"), node.get("slow_axis")
+    fast = fast_node.vector(nonzero=True)
+    slow = slow_node.vector(nonzero=True)
+    fast, slow = _unit(fast), _unit(slow)
+    if abs(float(fast @ slow)) > _PERPENDICULAR_EPS:
+        raise InputError(f"{node.path}: fast_axis and slow_axis are not perpendicular "
+                         f"(cosine {float(fast @ slow):.3g})", path=node.file)
+    return fast, slow, node.get("origin").vector()
+
+
+def _compose(parent, local):
+    """Global frame of a node whose local frame is ``local`` inside ``parent`` (virtual_panel.h
+    ``update_global_frame``: d = [pf ps pf x ps] d_local, plus the parent's origin)."""
+    pf, ps, po = parent
+    rot = np.column_stack([pf, ps, np.cross(pf, ps)])
+    lf, ls, lo = local
+    return rot @ lf, rot @ ls, rot @ lo + po
+
+
+def _hierarchy_parents(root: JsonValue, n_panels: int, panels_path: str) -> list:
+    """The global frame of each panel's parent group, from dxtbx's ``hierarchy`` (detector.cc
+    ``detector_from_dict``/``node_from_dict``)."""
+    if root.has("panel"):
+        raise InputError(f"{root.path}: the hierarchy's root is a group, not a panel", path=root.file)
+    parents: list = [None] * n_panels
+
+    def visit(group: JsonValue, parent_frame) -> None:
+        has_frame = all(group.has(k) for k in ("fast_axis", "slow_axis", "origin"))
+        frame = _compose(parent_frame, _local_frame(group)) if has_frame else parent_frame
+        for child in group.get("children").items():
+            if child.has("panel"):
+                index_node = child.get("panel")
+                index = index_node.integer()
+                if not 0 <= index < n_panels:
+                    raise index_node.error(f"a panel index from 0 to {n_panels - 1}")
+                if parents[index] is not None:
+                    raise index_node.error(f"a panel not already in the hierarchy (panel {index} is twice)")
+                parents[index] = frame
+            else:
+                visit(child, frame)
+
+    visit(root, _IDENTITY_FRAME)
+    missing = [i for i, p in enumerate(parents) if p is None]
+    if missing:
+        raise InputError(f"{root.path}: {panels_path}[{missing[0]}] is in no group of the hierarchy",
+                         path=root.file)
+    return parents
+
+
+_PX_MM_STRATEGIES = ("SimplePxMmStrategy", "ParallaxCorrectedPxMmStrategy", "OffsetPxMmStrategy",
+                     "OffsetParallaxCorrectedPxMmStrategy")
+
+
+def _panel(node: JsonValue, parent, notes: list[str]) -> Panel:
+    fast, slow, origin_mm = _compose(parent, _local_frame(node))
+    px_node = node.get("pixel_size")
+    px = px_node.numbers(2)
+    if not (px[0] > 0.0 and px[1] > 0.0):
+        raise px_node.error("positive pixel sizes [fast, slow] (mm)")
+    if abs(px[0] - px[1]) > 1e-12 * max(px[0], px[1]):
+        raise InputError(f"{px_node.path}: pixels of {px[0]:g} x {px[1]:g} mm are not square; "
+                         "xbragg simulates square pixels", path=node.file)
+    size_node = node.get("image_size")
+    size = [v.integer() for v in size_node.items(length=2)]
+    if not (size[0] > 0 and size[1] > 0):
+        raise size_node.error("positive image sizes [fast, slow] (pixels)")
+    thickness_mm = node.get("thickness", 0.0).number()
+    mu_per_mm = node.get("mu", 0.0).number()
+    if node.has("px_mm_strategy"):
+        strategy = node.get("px_mm_strategy")
+        kind = strategy.get("type")
+        if kind.string() not in _PX_MM_STRATEGIES:
+            raise kind.error("one of " + ", ".join(_PX_MM_STRATEGIES))
+        if "Parallax" in kind.value and strategy.has("mu") and strategy.has("t0"):
+            # as dxtbx's Panel from_dict: the strategy's mu and t0 replace the panel's
+            mu_per_mm, thickness_mm = strategy.get("mu").number(), strategy.get("t0").number()
+        if kind.value.startswith("Offset"):
+            notes.append(f"{kind.path}: per-pixel dx/dy offset maps are not simulated")
+    if thickness_mm < 0.0 or mu_per_mm < 0.0:
+        raise InputError(f"{node.path}: thickness and mu must not be negative", path=node.file)
+    if thickness_mm > 0.0 and mu_per_mm == 0.0:
+        notes.append(f"{node.path}: thickness {thickness_mm:g} mm without mu; simulated as a thin sensor "
+                     "(every photon captured, no parallax), as dxtbx's SimplePxMmStrategy assumes")
+        thickness_mm = 0.0
+    if node.get("gain", 1.0).number() != 1.0 or node.get("pedestal", 0.0).number() != 0.0:
+        notes.append(f"{node.path}: gain and pedestal are not applied to the simulated image")
+    normal = _unit(np.cross(fast, slow))
+    if float(normal @ origin_mm) < 0.0:
+        normal = -normal            # xbragg's normal points away from the sample
+    thick_m = thickness_mm * MM
+    return Panel(origin_m=origin_mm * MM, fast_axis=fast, slow_axis=slow, normal=normal,
+                 pixel_size_m=float(px[0]) * MM, fast_pixels=size[0], slow_pixels=size[1],
+                 sensor=Sensor(thick_m=thick_m, step_m=thick_m, steps=1, mu_per_m=mu_per_mm / MM,
+                               material=node.get("material", "").string()),
+                 name=node.get("name", "").string())
+
+
+def _multi_axis(node: JsonValue):
+    """(datum axis, F, S) of a ``MultiAxisGoniometer`` (multi_axis_goniometer.h: axes ordered from the
+    crystal to the base; F the axes below the scan axis, S those above)."""
+    axes = [a.vector(nonzero=True) for a in node.get("axes").items()]
+    angles_node = node.get("angles")
+    angles = angles_node.numbers(len(axes))
+    scan_node = node.get("scan_axis")
+    k = scan_node.integer()
+    if not 0 <= k < len(axes):
+        raise scan_node.error(f"an axis index from 0 to {len(axes) - 1}")
+    fixed, setting = np.eye(3), np.eye(3)
+    for i in range(k):
+        fixed = _axis_angle_matrix(axes[i], float(angles[i]) / RTD) @ fixed
+    for i in range(k + 1, len(axes)):
+        setting = _axis_angle_matrix(axes[i], float(angles[i]) / RTD) @ setting
+    return _unit(axes[k]), fixed, setting
+
+
+def _legacy_scan_properties(node: JsonValue, n: int) -> dict[str, JsonValue]:
+    """Properties of a scan written before dxtbx's properties table: top-level ``oscillation``
+    [start, width] and per-image ``exposure_time`` and ``epochs`` (scan.cc ``from_dict``)."""
+    props: dict[str, JsonValue] = {}
+    if node.has("oscillation"):
+        osc_node = node.get("oscillation")
+        start, width = osc_node.numbers(2)
+        props["oscillation"] = JsonValue([start + width * i for i in range(n)], osc_node.path, node.file)
+        props["oscillation_width"] = JsonValue([width], osc_node.path, node.file)
+    for key in ("exposure_time", "epochs"):
+        if node.has(key):
+            values = node.get(key).items()
+            if not 1 <= len(values) <= n:
+                raise node.get(key).error(f"a list of 1 to {n} values")
+            # dxtbx repeats the last value for the images not listed
+            padded = [v.number() for v in values] + [values[-1].number()] * (n - len(values))
+            props[key] = JsonValue(padded, f"{node.path}.{key}", node.file)
+    return props
+
+
+# ------------------------------------------------------------------------------------------
+# writing
+
+
+def _vec(v) -> list[float]:
+    return [float(x) for x in np.asarray(v, dtype=np.float64).reshape(-1)]
+
+
+def _beam_dict(beam: Beam) -> dict:
+    """beam.cc ``to_dict<Beam>``, key for key."""
+    distance_m = math.sqrt(float(beam.sources.raw_position[0] @ beam.sources.raw_position[0]))
+    return {
+        "__id__": "monochromatic",
+        "direction": _vec(-beam.direction),
+        "wavelength": beam.wavelength_m / ANGSTROM,
+        "divergence": 0.0,
+        "sigma_divergence": 0.0,
+        "polarization_normal": _vec(beam.polarization_normal),
+        "polarization_fraction": beam.polarization_fraction,
+        "flux": float(beam.flux),
+        "transmission": 1.0,
+        "probe": "x-ray",
+        "sample_to_source_distance": distance_m / MM,
+    }
+
+
+def _panel_dict(panel: Panel) -> dict:
+    """panel.cc ``to_dict<Panel>``, key for key; the frame is the lab frame (the root group is the identity)."""
+    sensor = panel.sensor
+    parallax = sensor.thick_m > 0.0 and sensor.mu_per_m > 0.0
+    return {
+        "name": panel.name,
+        "type": "SENSOR_PAD",
+        "fast_axis": _vec(panel.fast_axis),
+        "slow_axis": _vec(panel.slow_axis),
+        "origin": _vec(np.asarray(panel.origin_m) / MM),
+        "raw_image_offset": [0, 0],
+        "image_size": [int(panel.fast_pixels), int(panel.slow_pixels)],
+        "pixel_size": [panel.pixel_size_m / MM, panel.pixel_size_m / MM],
+        "trusted_range": list(TRUSTED_RANGE),
+        "thickness": sensor.thick_m / MM,
+        "material": sensor.material,
+        "mu": max(sensor.mu_per_m, 0.0) * MM,
+        "identifier": "",
+        "mask": [],
+        "gain": 1.0,
+        "pedestal": 0.0,
+        "px_mm_strategy": {"type": "ParallaxCorrectedPxMmStrategy" if parallax else "SimplePxMmStrategy"},
+    }
+
+
+def _detector_dict(detector: Detector) -> dict:
+    """detector.cc ``to_dict<Detector>``: the panels, and a hierarchy of one root group at the lab frame."""
+    root = {**_panel_dict_of_group(), "children": [{"panel": i} for i in range(len(detector))]}
+    return {"panels": [_panel_dict(p) for p in detector], "hierarchy": root}
+
+
+def _panel_dict_of_group() -> dict:
+    """The root group as dxtbx writes a default-constructed one (panel_data.h, panel.h defaults)."""
+    return {"name": "", "type": "", "fast_axis": [1.0, 0.0, 0.0], "slow_axis": [0.0, 1.0, 0.0],
+            "origin": [0.0, 0.0, 0.0], "raw_image_offset": [0, 0], "image_size": [0, 0],
+            "pixel_size": [0.0, 0.0], "trusted_range": [0.0, 0.0], "thickness": 0.0, "material": "",
+            "mu": 0.0, "identifier": "", "mask": [], "gain": 1.0, "pedestal": 0.0,
+            "px_mm_strategy": {"type": "SimplePxMmStrategy"}}
+
+
+def _goniometer_dict(entry: ExptEntry) -> dict:
+    """goniometer.cc ``to_dict<Goniometer>``: the datum axis (S^T times the lab axis), F and S row-major."""
+    datum = entry.setting_rotation.T @ np.asarray(entry.goniometer.rotation_axis, dtype=np.float64)
+    return {"rotation_axis": _vec(datum), "fixed_rotation": _vec(entry.fixed_rotation),
+            "setting_rotation": _vec(entry.setting_rotation)}
+
+
+def _scan_dict(entry: ExptEntry) -> dict:
+    """scan.cc ``to_dict<Scan>``: per-image properties (degrees), ``oscillation_width`` for one image."""
+    first, last = entry.image_range or (1, 1)
+    n = last - first + 1
+    start_deg, width_deg = entry.scan.oscillation_deg
+    props = {"epochs": [0.0] * n, "exposure_time": [float(entry.beam.exposure_s)] * n,
+             "oscillation": [start_deg + width_deg * i for i in range(n)]}
+    if n == 1:
+        props["oscillation_width"] = [width_deg]
+    return {"image_range": [int(first), int(last)], "batch_offset": 0, "properties": props,
+            "valid_image_ranges": {}}
+
+
+def _crystal_dict(crystal: ExptCrystal) -> dict:
+    """``Crystal.to_dict`` (dxtbx/model/__init__.py), with the mosaic keys of the Kabsch2010/Sauter2014 models."""
+    a, b, c = (_vec(row) for row in crystal.real_space_A)
+    d = {"__id__": "crystal", "real_space_a": a, "real_space_b": b, "real_space_c": c,
+         "space_group_hall_symbol": crystal.space_group_hall_symbol}
+    if crystal.mosaicity_deg is not None:
+        d["mosaicity"] = float(crystal.mosaicity_deg)
+    if crystal.half_mosaicity_deg is not None or crystal.domain_size_A is not None:
+        d["ML_half_mosaicity_deg"] = crystal.half_mosaicity_deg
+        d["ML_domain_size_ang"] = crystal.domain_size_A
+    return d
+
+
+def _imageset_dict(entry: ExptEntry) -> dict:
+    """``ExperimentList.to_dict``'s imageset entry: an ImageSequence of the template for a rotation scan,
+    an ImageSet of that one image otherwise."""
+    external = {"mask": None, "gain": None, "pedestal": None, "dx": None, "dy": None, "params": {}}
+    if entry.scan is not None and entry.scan.osc_rad != 0.0:
+        return {"__id__": "ImageSequence", "template": entry.template, **external}
+    return {"__id__": "ImageSet", "images": [entry.template], **external}
+
+
+def experiment_list_dict(entries: list[ExptEntry] | tuple[ExptEntry, ...]) -> dict:
+    """The experiment list of ``entries`` as dxtbx's ``ExperimentList.to_dict`` builds it.
+
+    Equal models (beams, detectors, ...) are written once and referred to by index.
+    """
+    lists: dict[str, list] = {k: [] for k in ("beam", "detector", "goniometer", "scan", "crystal",
+                                              "profile", "scaling_model", "imageset")}
+
+    def index_of(name: str, model: dict) -> int:
+        if model not in lists[name]:
+            lists[name].append(model)
+        return lists[name].index(model)
+
+    experiments = []
+    for entry in entries:
+        e = {"__id__": "Experiment", "identifier": entry.identifier,
+             "beam": index_of("beam", _beam_dict(entry.beam)),
+             "detector": index_of("detector", _detector_dict(entry.detector))}
+        if entry.goniometer is not None:
+            e["goniometer"] = index_of("goniometer", _goniometer_dict(entry))
+        if entry.scan is not None:
+            e["scan"] = index_of("scan", _scan_dict(entry))
+        if entry.crystal is not None:
+            e["crystal"] = index_of("crystal", _crystal_dict(entry.crystal))
+        if entry.template is not None:
+            e["imageset"] = index_of("imageset", _imageset_dict(entry))
+        experiments.append(e)
+    # key order of ExperimentList.to_dict: imagesets first, then the models
+    return {"__id__": "ExperimentList", "experiment": experiments, "history": [],
+            "imageset": lists.pop("imageset"), **lists}
+
+
+def export_warnings(entries: list[ExptEntry] | tuple[ExptEntry, ...]) -> list[str]:
+    """What of ``entries`` an experiment list cannot hold (and :func:`experiment_list_dict` leaves out)."""
+    notes = []
+    for i, entry in enumerate(entries):
+        where = f"experiment {i}: "
+        beam = entry.beam
+        if beam.sources.count != 1:
+            notes.append(where + f"{beam.sources.count} sources (divergence, dispersion or a source file): "
+                         "only the central beam is written")
+        if not beam.polarization_correction:
+            notes.append(where + "no polarization correction (-nopolar) has no .expt field; "
+                         "the polarization fraction is written")
+        if entry.scan is None and beam.exposure_s != 0.0:
+            notes.append(where + "the exposure time is written in a scan; this experiment has none")
+        if entry.scan is not None and entry.scan.phisteps != 1:
+            notes.append(where + f"the oscillation is written; its sampling ({entry.scan.phisteps} steps) is not")
+        for j, panel in enumerate(entry.detector):
+            if panel.curved:
+                notes.append(where + f"panel {j} is curved; an experiment list holds flat panels")
+            if panel.sensor.steps != 1:
+                notes.append(where + f"panel {j}: the sensor's {panel.sensor.steps} layers are sampling, not written")
+            if panel.sensor.thick_m > 0.0 and not panel.sensor.mu_per_m > 0.0:
+                notes.append(where + f"panel {j}: a thickness without attenuation is written with mu 0")
+            normal = np.cross(panel.fast_axis, panel.slow_axis)
+            if abs(abs(float(normal @ panel.normal)) - 1.0) > 1e-9:
+                notes.append(where + f"panel {j}: the normal is not fast x slow; dxtbx derives it from the axes")
+    return notes
+
+
+def write_experiment_list(path: str | os.PathLike[str], entries: list[ExptEntry] | tuple[ExptEntry, ...], *,
+                          flag: str | None = None) -> list[str]:
+    """Write ``entries`` to ``path`` as a DIALS experiment list (atomically); return :func:`export_warnings`."""
+    text = json.dumps(experiment_list_dict(entries), indent=2) + "\n"
+    atomic_write_bytes(path, text.encode("utf-8"), flag=flag)
+    return export_warnings(entries)
