@@ -180,6 +180,19 @@ def test_one_image_scan_writes_oscillation_width_and_legacy_scans_read(tmp_path)
     assert one["properties"]["oscillation"] == [2.0] and one["properties"]["oscillation_width"] == [0.25]
 
 
+def test_scan_properties_of_other_lengths_are_completed_as_dxtbx_does(tmp_path):
+    doc = _fixture()
+    # one image with oscillation [start, width] and no oscillation_width, as found in files in the wild
+    doc["scan"][0].update(image_range=[1, 1], properties={"epochs": [0.0], "exposure_time": [0.0],
+                                                           "oscillation": [0.0, 0.09999999999999964]})
+    entry = read_experiment(_write(tmp_path, doc))
+    assert entry.scan.oscillation_deg == pytest.approx((0.0, 0.1))
+    doc["scan"][0].update(image_range=[1, 4], properties={"exposure_time": [0.2], "oscillation": [3.0],
+                                                           "oscillation_width": [0.5]})
+    entry = read_experiment(_write(tmp_path, doc))
+    assert entry.scan.oscillation_deg == pytest.approx((3.0, 0.5)) and entry.beam.exposure_s == 0.2
+
+
 def _one_image(doc):
     doc = copy.deepcopy(doc)
     doc["scan"][0] = {"image_range": [1, 1], "batch_offset": 0, "valid_image_ranges": {},
@@ -267,8 +280,8 @@ BAD = [
     (_set(["goniometer", 0, "fixed_rotation"], [2, 0, 0, 0, 1, 0, 0, 0, 1]),
      "$.goniometer[0].fixed_rotation: expected a rotation matrix"),
     (_set(["scan", 0, "image_range"], [3, 1]), "$.scan[0].image_range: expected an image range"),
-    (_set(["scan", 0, "properties", "oscillation"], [0.0, 0.5]),
-     "$.scan[0].properties.oscillation: expected a list of 3"),
+    (_set(["scan", 0, "properties", "oscillation"], []),
+     "$.scan[0].properties.oscillation: expected the start angle of each of the 3 images"),
     (_set(["scan", 0, "properties", "oscillation"], [0.0, 0.5, 2.0]),
      "$.scan[0].properties.oscillation: expected start angles of constant width"),
     (_set(["scan", 0, "properties", "time_of_flight"], [1.0, 2.0, 3.0]), "time-of-flight scan"),

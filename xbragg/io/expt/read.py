@@ -229,7 +229,7 @@ class _Reader:
             raise range_node.error("an image range [first, last] with last >= first")
         n = last - first + 1
         if node.has("properties"):
-            props = node.get("properties").mapping()
+            props = _consistent_properties(node.get("properties").mapping(), n)
         else:
             props = _legacy_scan_properties(node, n)
         if "time_of_flight" in props:
@@ -422,4 +422,38 @@ def _legacy_scan_properties(node: JsonValue, n: int) -> dict[str, JsonValue]:
             # dxtbx repeats the last value for the images not listed
             padded = [v.number() for v in values] + [values[-1].number()] * (n - len(values))
             props[key] = JsonValue(padded, f"{node.path}.{key}", node.file)
+    return props
+
+
+def _consistent_properties(props: dict[str, JsonValue], n: int) -> dict[str, JsonValue]:
+    """Scan properties of ``n`` values each, as dxtbx's ``ScanFactory.from_dict`` makes them
+    (scan.py ``make_properties_table_consistent``) when their lengths are not all ``n``:
+    for one image ``oscillation`` may be [start, width]; for more, the first start and
+    ``oscillation_width`` (or the first difference) give every start; the first exposure
+    time is repeated."""
+    lengths = {len(v.value) if isinstance(v.value, list) else -1 for v in props.values()}
+    if lengths <= {n}:
+        return props
+    props = dict(props)
+    if "oscillation" in props:
+        osc_node = props["oscillation"]
+        osc = [item.number() for item in osc_node.items()]
+        if not osc or (n == 1 and "oscillation_width" not in props and len(osc) < 2):
+            raise osc_node.error(f"the start angle of each of the {n} images")
+        if n == 1 and "oscillation_width" not in props:
+            props["oscillation_width"] = JsonValue([osc[1]], osc_node.path, osc_node.file)
+            props["oscillation"] = JsonValue([osc[0]], osc_node.path, osc_node.file)
+        elif n > 1:
+            if "oscillation_width" in props:
+                width = props.pop("oscillation_width").items()[0].number()
+            elif len(osc) > 1:
+                width = osc[1] - osc[0]
+            else:
+                raise osc_node.error(f"the start angle of each of the {n} images")
+            props["oscillation"] = JsonValue([osc[0] + width * i for i in range(n)], osc_node.path, osc_node.file)
+    if "exposure_time" in props:
+        times = props["exposure_time"].items()
+        if not times:
+            raise props["exposure_time"].error("at least one exposure time")
+        props["exposure_time"] = JsonValue([times[0].number()] * n, times[0].path, times[0].file)
     return props
