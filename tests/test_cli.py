@@ -36,6 +36,8 @@ SETTINGS_KEYS |= {"memory_limit_gib"}
 SETTINGS_KEYS |= {"printout", "printout_pixel", "stol"}
 # the structure-factor cache (-dump): the command line's, not the library's (issue 11)
 SETTINGS_KEYS |= {"hkl_cache"}
+# files for processing programs: NXmx, miniCBF, the SMV ADC offset (issue 13)
+SETTINGS_KEYS |= {"nexusfile", "nexus_counts", "cbffile", "smv_adc_offset"}
 
 
 # --- help -----------------------------------------------------------------------------------

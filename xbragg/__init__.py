@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .backends import BackendError
 from .errors import InputError, OutputError, XbraggError
+from .export import write_cbf, write_nexus       # h5py and fabio are imported only when writing
 from .render import RenderResult, render, render_detector
 from .setup.experiment import Experiment, build_experiment
 from .setup.options import SimulationOptions
@@ -19,7 +20,7 @@ from .tools.png import save_png
 
 __all__ = ["SimulationOptions", "Experiment", "build_experiment", "render", "render_detector", "RenderResult",
            "simulate", "options_from_flags", "XbraggError", "InputError", "OutputError", "BackendError",
-           "save_png"]
+           "save_png", "write_nexus", "write_cbf"]
 __version__ = "0.1.0"
 
 

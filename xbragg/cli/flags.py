@@ -368,6 +368,17 @@ FLAGS: tuple[Flag, ...] = (
          "turns -nonoise off)", "", "noiseimage.img", apply=_outputs("noisefile", "nonoise"), group="output"),
     Flag(("-pgmfile", "-pgmimage"), 1, P, "8-bit PGM image (written unless -nopgm; turns -nopgm off)", "",
          "image.pgm", apply=_outputs("pgmfile", "nopgm"), group="output"),
+    Flag(("-nexus",), 1, P, "NeXus NXmx file (HDF5) of the float image and the geometry, for DIALS (needs "
+         "h5py; docs/formats.md)", "", "none", apply=_setting("nexusfile"), group="output"),
+    Flag(("-nexus_counts",), 0, V, "-nexus holds the noise image (int32 counts, -adc included, as "
+         "-noisefile) instead of the float image", default="off: the float image",
+         apply=_setting("nexus_counts", True), group="output"),
+    Flag(("-cbf",), 1, P, "miniCBF file of the integer image (the -intfile pixels) with a Pilatus-style "
+         "header, for XDS; only for one flat panel normal to the beam with the spindle along the fast axis "
+         "(MOSFLM, XDS), else use -nexus (needs fabio)", "", "none", apply=_setting("cbffile"), group="output"),
+    Flag(("--smv-adc-offset",), 0, V, "state -adc as ADC_OFFSET in the -intfile and -noisefile headers, so "
+         "that readers need not guess it", default="off: the reference's bytes",
+         apply=_setting("smv_adc_offset", True), group="output"),
     Flag(("-scale",), 1, F, "scale of the integer image (0 or less: automatic)", "", "55000/max_I",
          apply=_setting("scale"), group="output"),
     Flag(("-pgmscale",), 1, F, "scale of the PGM image (0 or less: automatic; turns -nopgm off)", "",

@@ -12,7 +12,8 @@ from ..io.atomic import OutputBatch
 from ..io.rawfloat import float_image_bytes
 from ..io.stol import STOL_SCALE_PER_M, read_stol_file
 from ..memory import OUTPUT_BYTES_PER_PIXEL, default_memory_limit_bytes
-from ..outputs import cache_outputs, check_outputs, hkl_cache, input_files, output_plan, write_outputs
+from ..outputs import (cache_outputs, check_format_outputs, check_outputs, format_bytes_per_pixel, hkl_cache,
+                       input_files, output_plan, write_outputs)
 from ..printout import PixelPrintout
 from ..render import DEFAULT_MEMORY_BUDGET_BYTES, check_render_memory, render, render_memory_bytes
 from ..setup.experiment import build_experiment
@@ -96,12 +97,14 @@ def run(argv: list[str], out=None) -> int:
     # the reference's cache: written after -hkl is read, read in its place without -hkl
     exp = build_experiment(options, explicit=parsed.explicit, memory_limit_bytes=limit,
                            hkl_cache=hkl_cache(settings))
+    # a -nexus or -cbf the format cannot hold (or whose package is missing) is refused now
+    check_format_outputs(exp, plan)
     budget = int(settings.get("memory_budget_mib", DEFAULT_MEMORY_BUDGET_BYTES / 2**20) * 2**20)
     dtype = settings.get("dtype", "float64")
     # the outputs need the whole detector's image, whatever the -roi; this covers the render's
     # own estimate, so render() is given no limit to check again
-    needed = (render_memory_bytes(exp, dtype, budget)
-              + OUTPUT_BYTES_PER_PIXEL * exp.panel.fast_pixels * exp.panel.slow_pixels)
+    pixels = exp.panel.fast_pixels * exp.panel.slow_pixels
+    needed = render_memory_bytes(exp, dtype, budget) + (OUTPUT_BYTES_PER_PIXEL + format_bytes_per_pixel(plan)) * pixels
     check_render_memory(needed, limit, exp, "the image and output files", "--memory-limit")
     print_setup(exp, out)
     print_notes(notes + list(exp.notes), out)
