@@ -18,7 +18,7 @@ from .setup.experiment import Experiment, build_experiment
 from .setup.options import SimulationOptions
 from .tools.png import save_png
 
-__all__ = ["SimulationOptions", "Experiment", "build_experiment", "render", "render_detector", "RenderResult",
+__all__ = ["SimulationOptions", "Experiment", "build_experiment", "from_expt", "render", "render_detector", "RenderResult",
            "simulate", "options_from_flags", "XbraggError", "InputError", "OutputError", "BackendError",
            "save_png", "write_nexus", "write_cbf"]
 __version__ = "0.1.0"
@@ -29,6 +29,23 @@ def options_from_flags(flags: str | list[str]) -> SimulationOptions:
     from .cli.parse import parse_args
     argv = flags.split() if isinstance(flags, str) else list(flags)
     return parse_args(argv).options
+
+
+def from_expt(path: str, index: int = 0, options: SimulationOptions | str | list[str] | None = None,
+              **build_kwargs) -> Experiment:
+    """The experiment ``index`` of the DIALS experiment list ``path`` (.expt), as an :class:`Experiment`.
+
+    The file places the beam, every detector panel, the goniometer, the scan and the crystal;
+    ``options`` (nanoBragg flags or :class:`SimulationOptions`) add what it does not hold:
+    cell counts (``-N``), structure factors (``-hkl``, ``-default_F``), mosaicity, fluence,
+    sampling, and may override the wavelength, polarization and scan (see
+    :mod:`xbragg.setup.placement`).  ``build_kwargs`` go to :func:`build_experiment`.
+    """
+    if options is None:
+        options = SimulationOptions()
+    elif not isinstance(options, SimulationOptions):
+        options = options_from_flags(options)
+    return build_experiment(options.updated(expt_path=str(path), expt_index=index), **build_kwargs)
 
 
 def simulate(options: SimulationOptions | str | list[str], *, backend: str = "numpy",

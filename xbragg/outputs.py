@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TextIO
 
 import numpy as np
@@ -67,6 +67,7 @@ class OutputPlan:
     nexus_counts: bool = False  # NXmx holds the noise image (int32) instead of the float image
     cbffile: str | None = None
     smv_adc_offset: bool = False  # ADC_OFFSET=<adc> in the SMV headers
+    exptfile: str | None = None   # the experiment as a DIALS experiment list
 
 
 def output_plan(settings: dict, seed: int) -> OutputPlan:
@@ -87,12 +88,13 @@ def output_plan(settings: dict, seed: int) -> OutputPlan:
         nexus_counts=bool(settings.get("nexus_counts", d.nexus_counts)),
         cbffile=settings.get("cbffile", d.cbffile),
         smv_adc_offset=bool(settings.get("smv_adc_offset", d.smv_adc_offset)),
+        exptfile=settings.get("exptfile", d.exptfile),
     )
 
 
 #: the command line's input file flags and the :class:`SimulationOptions` field each sets
 INPUT_FILE_FLAGS = {"-hkl": "hkl_path", "-mat": "mat_path", "-sourcefile": "sourcefile_path",
-                    "-mask": "mask_path", "-img": "img_path"}
+                    "-mask": "mask_path", "-img": "img_path", "-expt": "expt_path"}
 
 Named = tuple[str, str]     # (what names the file, e.g. "-hkl"; the path)
 
@@ -123,9 +125,35 @@ def cache_outputs(opts: SimulationOptions, settings: dict) -> list[Named]:
     return [("-dump, the structure-factor cache written for -hkl", hkl_cache(settings))]
 
 
-def _plan_outputs(plan: OutputPlan) -> list[Named]:
-    named = (("-floatfile", plan.floatfile), ("-intfile", plan.intfile), ("-noisefile", plan.noisefile),
-             ("-pgmfile", plan.pgmfile), ("-nexus", plan.nexusfile), ("-cbf", plan.cbffile))
+def panel_file(path: str | None, panel: int, panels: int) -> str | None:
+    """The file of one panel's image: ``NAME_p00.ext``, ``NAME_p01.ext`` ... when there are
+    several panels (the panel number before the extension), ``path`` itself for one."""
+    if path is None or panels == 1:
+        return path
+    stem, ext = os.path.splitext(path)
+    return f"{stem}_p{panel:02d}{ext}"
+
+
+def panel_plan(plan: OutputPlan, panel: int, panels: int) -> OutputPlan:
+    """The outputs of one panel's image: its own file names (:func:`panel_file`) and noise
+    seed (``-seed`` + panel, so panels do not share their noise); the NXmx file, which holds
+    every panel, is left to the caller when there are several."""
+    if panels == 1:
+        return plan
+    return replace(plan, floatfile=panel_file(plan.floatfile, panel, panels),
+                   intfile=panel_file(plan.intfile, panel, panels),
+                   noisefile=panel_file(plan.noisefile, panel, panels),
+                   pgmfile=panel_file(plan.pgmfile, panel, panels),
+                   cbffile=panel_file(plan.cbffile, panel, panels), nexusfile=None, seed=plan.seed + panel)
+
+
+def _plan_outputs(plan: OutputPlan, panels: int = 1) -> list[Named]:
+    named = []
+    for panel in range(panels):
+        one = panel_plan(plan, panel, panels)
+        named += [("-floatfile", one.floatfile), ("-intfile", one.intfile), ("-noisefile", one.noisefile),
+                  ("-pgmfile", one.pgmfile), ("-cbf", one.cbffile)]
+    named += [("-nexus", plan.nexusfile), ("--write-expt", plan.exptfile)]
     return [(flag, path) for flag, path in named if path is not None]
 
 
@@ -135,16 +163,18 @@ def _label(name: str, path: str, defaults: dict[str, str]) -> str:
     return f"{name} ({path}{note})"
 
 
-def check_outputs(plan: OutputPlan, inputs: Sequence[Named] = (), caches: Sequence[Named] = ()) -> None:
+def check_outputs(plan: OutputPlan, inputs: Sequence[Named] = (), caches: Sequence[Named] = (),
+                  panels: int = 1) -> None:
     """Fail before rendering when an output cannot be written or would destroy a file the run uses.
 
     Each output of ``plan`` must be writable (:func:`~xbragg.io.atomic.check_writable`),
     and no two of the outputs and ``caches`` (other files the run writes) nor any of
     them and ``inputs`` may be one file, however named (``./x`` and ``x``, a link,
     a hard link); a character device such as ``/dev/null`` may be named more than
-    once.  The :class:`OutputError` names the flag, or both flags.
+    once.  The :class:`OutputError` names the flag, or both flags.  ``panels``: the
+    detector's panel count (each panel's image has its own files, :func:`panel_plan`).
     """
-    outputs = _plan_outputs(plan)
+    outputs = _plan_outputs(plan, panels)
     for flag, path in outputs:
         check_writable(path, flag=flag)
     defaults = dict(_plan_outputs(OutputPlan()))
@@ -244,15 +274,16 @@ def pgm_image(image32: np.ndarray, roi: tuple[int, int, int, int], scale: float)
     return out
 
 
-def smv_header_lines(exp, *, noise: bool = False) -> list:
+def smv_header_lines(exp, *, noise: bool = False, panel: int = 0) -> list:
     """Header items after SIZE2, in the reference's order and number formats.
 
     The reference writes ``DENZO_X_BEAM`` as ``(Sbeam - 0.0*pixel)`` in the
     integer image and ``(Sbeam + 0.0*pixel)`` in the noise image; kept (they
     differ only for a -0 beam position).
     """
-    panel = exp.panel
-    quoted = quoted_geometry(panel, exp.beam.direction, exp.detector_setup)
+    setup = exp.detector_setup if panel == 0 else None      # the nanoBragg recipe placed panel 0
+    panel = exp.detector[panel]
+    quoted = quoted_geometry(panel, exp.beam.direction, setup)
     Xbeam, Ybeam = quoted.beam_xy_m
     Fbeam, Sbeam = quoted.beam_fs_m
     g = format_g
@@ -282,9 +313,10 @@ def smv_header_lines(exp, *, noise: bool = False) -> list:
 
 
 def write_outputs(exp, image32: np.ndarray, stats, plan: OutputPlan, out: TextIO,
-                  batch: OutputBatch | None = None) -> None:
-    """Write the integer, PGM and noise images as the reference does, printing its lines,
-    and the -cbf and -nexus files the plan names.
+                  batch: OutputBatch | None = None, *, panel: int = 0) -> np.ndarray | None:
+    """Write the integer, PGM and noise images of ``panel`` as the reference does, printing its
+    lines, and the -cbf and -nexus files the plan names; returns the noise image when one
+    was drawn (-noisefile or -nexus_counts), else ``None``.
 
     With ``batch``, the files are added to it and appear when the caller commits
     it (the command line commits the float image and these together); without,
@@ -292,16 +324,17 @@ def write_outputs(exp, image32: np.ndarray, stats, plan: OutputPlan, out: TextIO
     """
     if batch is None:
         with OutputBatch() as own:
-            write_outputs(exp, image32, stats, plan, out, own)
+            noisy = write_outputs(exp, image32, stats, plan, out, own, panel=panel)
             own.commit()
-        return
-    roi = exp.roi_bounds                # the same clipped region as the render and the statistics
+        return noisy
+    roi = exp.roi_bounds_of(panel)      # the same clipped region as the render and the statistics
     scale = auto_int_scale(plan.scale, stats.max_I)
     out.write(f"intfile_scale = {format_g(scale)}\n")
     adc_offset = plan.adc if plan.smv_adc_offset else None
     ints = int_image(image32, roi, scale, plan.adc)
     out.write(f"writing {plan.intfile} as 2-byte integers\n")
-    batch.add(plan.intfile, smv_bytes(ints, smv_header_lines(exp), adc_offset=adc_offset), flag="-intfile")
+    batch.add(plan.intfile, smv_bytes(ints, smv_header_lines(exp, panel=panel), adc_offset=adc_offset),
+              flag="-intfile")
     if plan.cbffile is not None:
         out.write(f"writing {plan.cbffile} as miniCBF, the integer image\n")
         batch.add(plan.cbffile, experiment_cbf_bytes(ints, exp, saturation=SMV_SATURATION), flag="-cbf")
@@ -312,20 +345,47 @@ def write_outputs(exp, image32: np.ndarray, stats, plan: OutputPlan, out: TextIO
         pixels = pgm_image(image32, roi, pgm_scale)
         out.write(f"writing {plan.pgmfile} as 1-byte integers\n")
         batch.add(plan.pgmfile, pgm_bytes(pixels, pgm_scale), flag="-pgmfile")
-    nexus_counts = plan.nexusfile is not None and plan.nexus_counts
-    if plan.noisefile is not None or nexus_counts:
+    noisy = None
+    if plan.noisefile is not None or plan.nexus_counts:
         # the noise seed is its own stream on the shared shuffle table left by set-up
         gen = Ran1(-plan.seed, ShuffleTable.from_snapshot(exp.random_table))
         noisy, photons, overloads = noise_image(image32, roi, plan.adc, gen)
         out.write(f"{format_f(photons, 0)} photons on noise image ({overloads} overloads)\n")
         if plan.noisefile is not None:
             out.write(f"writing {plan.noisefile} as 2-byte integers\n")
-            batch.add(plan.noisefile, smv_bytes(noisy, smv_header_lines(exp, noise=True), adc_offset=adc_offset),
-                      flag="-noisefile")
-        if nexus_counts:
+            batch.add(plan.noisefile, smv_bytes(noisy, smv_header_lines(exp, noise=True, panel=panel),
+                                                adc_offset=adc_offset), flag="-noisefile")
+        if plan.nexusfile is not None and plan.nexus_counts:
             out.write(f"writing {plan.nexusfile} as NeXus NXmx, the noise image as 4-byte integers\n")
             batch.add(plan.nexusfile, experiment_nexus_bytes(noisy, exp, counts=True, saturation=SMV_SATURATION),
                       flag="-nexus")
     if plan.nexusfile is not None and not plan.nexus_counts:
         out.write(f"writing {plan.nexusfile} as NeXus NXmx, 4-byte floats\n")
         batch.add(plan.nexusfile, experiment_nexus_bytes(image32, exp), flag="-nexus")
+    return noisy
+
+
+def write_detector_nexus(exp, images: list, plan: OutputPlan, out: TextIO, batch: OutputBatch) -> None:
+    """Add the one NXmx file of a multi-panel detector (every panel's float or noise image) to ``batch``."""
+    if plan.nexus_counts:
+        out.write(f"writing {plan.nexusfile} as NeXus NXmx, every panel's noise image as 4-byte integers\n")
+        data = experiment_nexus_bytes(images, exp, counts=True, saturation=SMV_SATURATION)
+    else:
+        out.write(f"writing {plan.nexusfile} as NeXus NXmx, every panel's image as 4-byte floats\n")
+        data = experiment_nexus_bytes(images, exp)
+    batch.add(plan.nexusfile, data, flag="-nexus")
+
+
+def write_expt_file(exp, plan: OutputPlan, out: TextIO, batch: OutputBatch) -> None:
+    """Add the experiment list of ``exp`` to ``batch``, pointing at the image DIALS can read
+    (the -nexus file, else -cbf, else the SMV -intfile), with a warning line for each thing the
+    file cannot hold."""
+    from .io.expt import experiment_list_bytes
+    panels = len(exp.detector)
+    template = plan.nexusfile or panel_file(plan.cbffile, 0, panels) or panel_file(plan.intfile, 0, panels)
+    entry = exp.to_expt(template=template)
+    data, warnings = experiment_list_bytes([entry])
+    for warning in warnings:
+        out.write(f"WARNING: --write-expt: {warning}\n")
+    out.write(f"writing {plan.exptfile} as a DIALS experiment list\n")
+    batch.add(plan.exptfile, data, flag="--write-expt")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from xbragg.io.expt.entry import DEFAULT_HALL_SYMBOL, ExptCrystal, ExptEntry
 from xbragg.io.expt.read import read_experiment, read_experiment_list
-from xbragg.io.expt.write import experiment_list_dict, export_warnings, write_experiment_list
+from xbragg.io.expt.write import experiment_list_bytes, experiment_list_dict, export_warnings, write_experiment_list
 
-__all__ = ["ExptCrystal", "ExptEntry", "read_experiment_list", "read_experiment", "experiment_list_dict",
+__all__ = ["ExptCrystal", "ExptEntry", "read_experiment_list", "read_experiment", "experiment_list_bytes", "experiment_list_dict",
            "export_warnings", "write_experiment_list", "DEFAULT_HALL_SYMBOL"]

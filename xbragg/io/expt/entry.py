@@ -10,6 +10,8 @@ from xbragg.models import Beam, Detector, Goniometer, Scan
 
 MM = 1e-3
 ANGSTROM = 1e-10
+#: dxtbx's tolerance for perpendicular fast and slow axes (set_local_frame, virtual_panel.h)
+PERPENDICULAR_EPS = 1e-7
 #: Hall symbol written when the space group is not known: P 1 (as cctbx spells it)
 DEFAULT_HALL_SYMBOL = " P 1"
 

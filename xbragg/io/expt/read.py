@@ -10,13 +10,12 @@ import numpy as np
 from xbragg.constants import DEFAULT_FLUENCE, RTD
 from xbragg.errors import InputError
 from xbragg.io._json_path import JsonValue, load_json
-from xbragg.io.expt.entry import ANGSTROM, DEFAULT_HALL_SYMBOL, MM, ExptCrystal, ExptEntry
+from xbragg.io.expt.entry import ANGSTROM, DEFAULT_HALL_SYMBOL, MM, PERPENDICULAR_EPS, ExptCrystal, ExptEntry
 from xbragg.models import Beam, Detector, Goniometer, Panel, Scan, Sensor, Sources
 
 #: xbragg places the (single) source this far from the sample when the file gives no distance
 DEFAULT_SOURCE_DISTANCE_M = 10.0
-# dxtbx's own tolerances: set_local_frame (virtual_panel.h) and constant oscillation width (scan.h)
-_PERPENDICULAR_EPS = 1e-7
+# dxtbx's own tolerance of a constant oscillation width (scan.h)
 _OSCILLATION_EPS_DEG = 1e-7
 _ROTATION_EPS = 1e-6
 
@@ -288,16 +287,29 @@ class _Reader:
 _IDENTITY_FRAME = (np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]), np.zeros(3))
 
 
-def _local_frame(node: JsonValue) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A node's (fast, slow, origin) as stored: unit axes (dxtbx normalises them), origin in mm."""
+#: a panel's axes further from perpendicular than this are an error; closer, but beyond
+#: dxtbx's PERPENDICULAR_EPS, a warning (axes typed with six digits, as nanoBragg users do)
+_SHEARED_PANEL_EPS = 1e-4
+
+
+def _local_frame(node: JsonValue, notes: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A node's (fast, slow, origin) as stored: unit axes (dxtbx normalises them), origin in mm.
+
+    A group's axes must be perpendicular (to dxtbx's 1e-7: they make a rotation); a panel's
+    (``notes`` given) may be off by up to 1e-4, with a warning that dxtbx refuses them.
+    """
     fast_node, slow_node = node.get("fast_axis"), node.get("slow_axis")
     fast = fast_node.vector(nonzero=True)
     slow = slow_node.vector(nonzero=True)
-    fast, slow = _unit(fast), _unit(slow)
-    if abs(float(fast @ slow)) > _PERPENDICULAR_EPS:
+    cosine = float(_unit(fast) @ _unit(slow))
+    tolerance = PERPENDICULAR_EPS if notes is None else _SHEARED_PANEL_EPS
+    if abs(cosine) > tolerance:
         raise InputError(f"{node.path}: fast_axis and slow_axis are not perpendicular "
-                         f"(cosine {float(fast @ slow):.3g})", path=node.file)
-    return fast, slow, node.get("origin").vector()
+                         f"(cosine {cosine:.3g}, at most {tolerance:g})", path=node.file)
+    if float(fast @ slow) >= PERPENDICULAR_EPS:
+        notes.append(f"{node.path}: fast_axis . slow_axis = {float(fast @ slow):.3g}, beyond dxtbx's "
+                     f"{PERPENDICULAR_EPS:g} (dxtbx refuses this panel); xbragg uses the axes as given")
+    return _unit(fast), _unit(slow), node.get("origin").vector()
 
 
 def _compose(parent, local):
@@ -344,7 +356,7 @@ _PX_MM_STRATEGIES = ("SimplePxMmStrategy", "ParallaxCorrectedPxMmStrategy", "Off
 
 
 def _panel(node: JsonValue, parent, notes: list[str]) -> Panel:
-    fast, slow, origin_mm = _compose(parent, _local_frame(node))
+    fast, slow, origin_mm = _compose(parent, _local_frame(node, notes))
     px_node = node.get("pixel_size")
     px = px_node.numbers(2)
     if not (px[0] > 0.0 and px[1] > 0.0):

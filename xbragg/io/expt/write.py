@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from xbragg.io.atomic import atomic_write_bytes
-from xbragg.io.expt.entry import ANGSTROM, MM, ExptCrystal, ExptEntry
+from xbragg.io.expt.entry import ANGSTROM, MM, PERPENDICULAR_EPS, ExptCrystal, ExptEntry
 from xbragg.models import Beam, Detector, Panel
 
 #: dxtbx's ``DetectorFactory.make_detector`` default trusted range, written for every panel
@@ -174,15 +174,25 @@ def export_warnings(entries: list[ExptEntry] | tuple[ExptEntry, ...]) -> list[st
                 notes.append(where + f"panel {j}: the sensor's {panel.sensor.steps} layers are sampling, not written")
             if panel.sensor.thick_m > 0.0 and not panel.sensor.mu_per_m > 0.0:
                 notes.append(where + f"panel {j}: a thickness without attenuation is written with mu 0")
+            if float(np.asarray(panel.fast_axis) @ np.asarray(panel.slow_axis)) >= PERPENDICULAR_EPS:
+                notes.append(where + f"panel {j}: fast . slow = {float(panel.fast_axis @ panel.slow_axis):.3g}, "
+                             f"beyond dxtbx's {PERPENDICULAR_EPS:g}: written as they are (xbragg reads them "
+                             "back exactly), but dxtbx refuses the panel; give perpendicular axes for DIALS")
             normal = np.cross(panel.fast_axis, panel.slow_axis)
             if abs(abs(float(normal @ panel.normal)) - 1.0) > 1e-9:
                 notes.append(where + f"panel {j}: the normal is not fast x slow; dxtbx derives it from the axes")
     return notes
 
 
+def experiment_list_bytes(entries: list[ExptEntry] | tuple[ExptEntry, ...]) -> tuple[bytes, list[str]]:
+    """The experiment list of ``entries`` as the bytes of its JSON file, and :func:`export_warnings`."""
+    text = json.dumps(experiment_list_dict(entries), indent=2) + "\n"
+    return text.encode("utf-8"), export_warnings(entries)
+
+
 def write_experiment_list(path: str | os.PathLike[str], entries: list[ExptEntry] | tuple[ExptEntry, ...], *,
                           flag: str | None = None) -> list[str]:
     """Write ``entries`` to ``path`` as a DIALS experiment list (atomically); return :func:`export_warnings`."""
-    text = json.dumps(experiment_list_dict(entries), indent=2) + "\n"
-    atomic_write_bytes(path, text.encode("utf-8"), flag=flag)
-    return export_warnings(entries)
+    data, warnings = experiment_list_bytes(entries)
+    atomic_write_bytes(path, data, flag=flag)
+    return warnings
