@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-import array_api_compat.numpy as npx
+import numpy as npx
 import numpy as np
 
 from ..constants import AVOGADRO, DEFAULT_FLUENCE, R_E_SQR_M2, RTD, WATER_F, WATER_MW
