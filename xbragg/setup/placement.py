@@ -48,10 +48,11 @@ class Placement:
     messages: tuple[str, ...] = ()
 
     def beam_distance_m(self) -> float:
-        """The shortest sample-to-panel distance along the beam direction (the oversampling rule's distance)."""
+        """The shortest sample-to-panel distance along the beam direction (the oversampling rule's
+        distance; a panel the beam does not meet counts by its distance along its normal)."""
         if self.setup is not None:
             return self.setup.distance_m
-        return min(quoted_geometry(p, self.beam_direction, None).distance_m for p in self.detector)
+        return min(abs(quoted_geometry(p, self.beam_direction, None).distance_m) for p in self.detector)
 
 
 def place_from_flags(opts: SimulationOptions) -> Placement:
