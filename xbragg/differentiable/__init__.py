@@ -9,11 +9,13 @@ PyTorch the image can be differentiated by autograd::
     image = simulate(exp, params)            # torch tensor (spixels, fpixels)
     image.sum().backward(); params.a_A.grad
 
-See ``docs/refinement.md``.
+For a detector placed by a DIALS experiment list (or to move any detector panel by panel),
+:class:`PanelParameters` replace the nanoBragg detector parameters by a shift of each
+panel's origin (``Simulator.panels`` renders every panel).  See ``docs/refinement.md``.
 """
 from __future__ import annotations
 
 from .model import Simulator, differentiable_fields, simulate
-from .parameters import UNITS, Parameters
+from .parameters import UNITS, PanelParameters, Parameters
 
-__all__ = ["Parameters", "Simulator", "simulate", "differentiable_fields", "UNITS"]
+__all__ = ["Parameters", "PanelParameters", "Simulator", "simulate", "differentiable_fields", "UNITS"]

@@ -22,7 +22,8 @@ class Crystal:
     ``real_axes_m`` (rows a, b, c, metres) and ``reciprocal_axes_per_A`` (rows a*, b*,
     c*) are the set-up's own vectors, built in the reference's order of operations, which
     the kernel uses: A is their transpose, and U and B derive from it.  ``orientation`` is
-    what the differentiable model keeps constant: for a ``-mat`` crystal the map M with
+    what the differentiable model keeps constant: for a ``-mat`` crystal (or one from an
+    experiment list's real-space axes, which has no misset) the map M with
     a*, b*, c* = R_misset M B(cell of its parameters); the identity for a ``-cell`` crystal,
     whose vectors it rebuilds from the cell as the reference does (for an oblique cell the
     reference forces the given lengths and volume on the real axes, so A is then not
@@ -51,7 +52,8 @@ class Crystal:
     structure_factors: HKLTable | None
     default_F: float
     #: the -cell values the vectors were built from (A, deg), None without -cell; and whether
-    #: a matrix (-mat) gave the orientation (xbragg.differentiable rebuilds the cell from them)
+    #: a matrix (-mat, or an experiment list's axes) gave the orientation (xbragg.differentiable
+    #: rebuilds the cell from them)
     cell_input_A_deg: tuple[float, float, float, float, float, float] | None = None
     from_matrix: bool = False
 

@@ -18,10 +18,11 @@ from ..kernel.intensity import KernelInputs
 from ..setup.experiment import Experiment
 from .assemble import assemble
 from .execute import run_serial, run_side_by_side, tile_kernel
-from .inputs import kernel_inputs
+from .inputs import kernel_inputs, panel_kernel_inputs
 from .plan import DEFAULT_MEMORY_BUDGET_BYTES, check_render_memory, plan_tiles, render_memory_bytes
 
-__all__ = ["DEFAULT_MEMORY_BUDGET_BYTES", "RenderResult", "check_render_memory", "kernel_inputs", "render",
+__all__ = ["DEFAULT_MEMORY_BUDGET_BYTES", "RenderResult", "check_render_memory", "kernel_inputs",
+           "panel_kernel_inputs", "render",
            "render_detector", "render_memory_bytes"]
 
 

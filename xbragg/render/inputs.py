@@ -6,6 +6,7 @@ every array moves to the render device in the working dtype once per render.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -98,11 +99,24 @@ def scaling_inputs(exp: Experiment) -> ScalingInputs:
         reference_forms=exp.reference_forms)
 
 
-def kernel_inputs(exp: Experiment, xp, device, dtype, *, panel: int = 0) -> KernelInputs:
-    """Move the experiment's arrays for ``panel`` to the backend, in the working dtype."""
+def _mover(xp, device, dtype):
+    """A function moving a host value to ``device`` as an array of ``dtype`` (or of the dtype named)."""
     def arr(x, dt=None):
         dt = dtype if dt is None else getattr(xp, dt)
         return xp.asarray(np.asarray(x), dtype=dt, device=device)
+    return arr
+
+
+def kernel_inputs(exp: Experiment, xp, device, dtype, *, panel: int = 0) -> KernelInputs:
+    """Move the experiment's arrays for ``panel`` to the backend, in the working dtype."""
+    arr = _mover(xp, device, dtype)
     return KernelInputs(panel=panel_inputs(exp, panel, arr), beam=beam_inputs(exp, arr),
                         crystal=crystal_inputs(exp, arr), table=table_inputs(exp, arr),
                         scaling=scaling_inputs(exp))
+
+
+def panel_kernel_inputs(exp: Experiment, xp, device, dtype) -> tuple[KernelInputs, ...]:
+    """:func:`kernel_inputs` of every panel, sharing the arrays that are the same for all (one table)."""
+    first = kernel_inputs(exp, xp, device, dtype)
+    arr = _mover(xp, device, dtype)
+    return (first, *(replace(first, panel=panel_inputs(exp, i, arr)) for i in range(1, len(exp.detector))))

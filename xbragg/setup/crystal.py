@@ -116,13 +116,18 @@ def _build_crystal(opts: SimulationOptions, wavelength_m: float, *,
         return crystal
     # the matrix's orientation before the misset, a* b* c* = R_misset U B(cell), kept constant by
     # xbragg.differentiable, whose cell parameters start from this cell
-    a0, b0, c0, alpha0, beta0, gamma0 = cell_input or crystal.cell_A_deg
+    return replace(crystal, orientation=_orientation(cell_input or crystal.cell_A_deg, (a_star, b_star, c_star),
+                                                     misset_angles))
+
+
+def _orientation(cell_A_deg, reciprocal, misset_deg) -> np.ndarray:
+    """The map U with a*, b*, c* = R_misset U B(cell) (:func:`orientation_map`) of a cell (A, deg)."""
+    a0, b0, c0, alpha0, beta0, gamma0 = cell_A_deg
     B, _, _ = reciprocal_from_cell(npx, np.float64(a0), np.float64(b0), np.float64(c0),
                                    np.float64(alpha0) / RTD, np.float64(beta0) / RTD, np.float64(gamma0) / RTD)
-    misset_angles_rad = [x / RTD for x in (misset_angles or (0.0, 0.0, 0.0))]
+    misset_rad = [x / RTD for x in (misset_deg or (0.0, 0.0, 0.0))]
     with np.errstate(all="ignore"):     # a degenerate matrix is refused by its vectors' values
-        orientation = orientation_map((a_star, b_star, c_star), B, misset_angles_rad)
-    return replace(crystal, orientation=orientation)
+        return orientation_map(reciprocal, B, misset_rad)
 
 
 def crystal_from_real_axes(opts: SimulationOptions, real_axes_A: np.ndarray) -> Crystal:
@@ -135,8 +140,10 @@ def crystal_from_real_axes(opts: SimulationOptions, real_axes_A: np.ndarray) -> 
                          "cell is needed)", flag="-expt")
     reciprocal = (cross3(b, c) / V, cross3(c, a) / V, cross3(a, b) / V)
     (a, b, c), reciprocal, V_cell, V_star = real_from_reciprocal(npx, *reciprocal)
-    return _crystal(opts, (a, b, c), reciprocal, float(V_cell), float(V_star), misset_deg=None,
-                    cell_input=None, from_matrix=False)
+    crystal = _crystal(opts, (a, b, c), reciprocal, float(V_cell), float(V_star), misset_deg=None,
+                       cell_input=None, from_matrix=True)
+    # as for -mat: the orientation a* b* c* = U B(cell), kept constant by xbragg.differentiable
+    return replace(crystal, orientation=_orientation(crystal.cell_A_deg, reciprocal, None))
 
 
 def _crystal(opts: SimulationOptions, real_A: tuple, reciprocal: tuple, V_cell: float, V_star: float, *,

@@ -106,6 +106,17 @@ def detector_frame(xp, basis, beam, twotheta_axis, *, rotx, roty, rotz, twotheta
     return fdet, sdet, odet, pix0, close, close / ratio
 
 
+def shifted_panel_origin(xp, origin, fast, slow, normal, shift_m):
+    """A panel's origin (m, (3,)) moved by ``shift_m`` (m, (3,)) along its own fast, slow and normal
+    axes (each (3,)), and the close distance (m) of the moved panel: origin' . normal.
+
+    The panel's axes stay as they are: a translation of the panel, as DIALS's panel refinement
+    shifts a panel within its plane and along its normal.
+    """
+    moved = origin + (shift_m[0] * fast + shift_m[1] * slow + shift_m[2] * normal)
+    return moved, dot3(moved, normal)
+
+
 # --- crystal ---------------------------------------------------------------------------------------
 
 def reciprocal_from_cell(xp, a, b, c, alpha, beta, gamma):

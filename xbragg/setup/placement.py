@@ -18,7 +18,7 @@ import numpy as np
 
 from ..constants import RTD
 from ..errors import InputError
-from ..io.expt import read_experiment
+from ..io.expt import ExptCrystal, read_experiment
 from ..models import Detector, Panel
 from .detector import DetectorSetup, NanoBraggDetector, build_detector, quoted_geometry
 from .options import SimulationOptions
@@ -91,7 +91,8 @@ def place_from_expt(opts: SimulationOptions, explicit: set[str] | None = None) -
     """The DIALS front-end: experiment ``opts.expt_index`` of ``opts.expt_path``.
 
     The file's wavelength, polarization and first image's oscillation become the
-    defaults of -lambda, -polar and -phi/-osc (flags given still win).  Every panel's
+    defaults of -lambda, -polar and -phi/-osc, and a non-zero Kabsch2010 mosaicity that of
+    -mosaic, with a note saying so (flags given still win).  Every panel's
     sensor is sampled by the -detector_thicksteps rule from the file's thickness and
     attenuation (a -detector_thick or -detector_abs flag replaces them).
     """
@@ -115,6 +116,12 @@ def place_from_expt(opts: SimulationOptions, explicit: set[str] | None = None) -
         if "osc_deg" not in given and entry.scan.osc_rad != 0.0:
             # a still (width 0) keeps the unset -osc: one step, as nanoBragg without -osc
             defaults["osc_deg"] = entry.scan.osc_rad * RTD
+    notes = [f"WARNING: {opts.expt_path}: {w}" for w in entry.warnings]
+    mosaic = _mosaic_from_file(entry.crystal, given, opts.expt_path)
+    if mosaic is not None:
+        defaults["mosaic_spread_deg"], note = mosaic
+        notes.append(note)
+    notes += _unused_mosaic_model(entry.crystal, opts.expt_path)
     placed_opts = opts.updated(**defaults)
     panels = tuple(_sampled_panel(p, placed_opts, given) for p in entry.detector)
     # a still has no goniometer: any axis, it never turns
@@ -122,7 +129,7 @@ def place_from_expt(opts: SimulationOptions, explicit: set[str] | None = None) -
     return Placement(detector=Detector(panels), setup=None, beam_direction=beam.direction,
                      polarization_axis=beam.polarization_axis, rotation_axis=axis, options=placed_opts,
                      crystal_axes_A=entry.crystal_real_axes_m() / 1e-10,
-                     messages=tuple(f"WARNING: {opts.expt_path}: {w}" for w in entry.warnings))
+                     messages=tuple(notes))
 
 
 def _sampled_panel(panel: Panel, opts: SimulationOptions, given: set[str]) -> Panel:
@@ -135,3 +142,25 @@ def _sampled_panel(panel: Panel, opts: SimulationOptions, given: set[str]) -> Pa
         attenuation_depth = 1.0 / sensor.mu_per_m if sensor.mu_per_m > 0 and math.isfinite(sensor.mu_per_m) else None
     sampled = thickness_sampling(opts.updated(detector_thick_m=thick, detector_abs_m=attenuation_depth))
     return replace(panel, sensor=replace(sampled, material=sensor.material), point_pixel=opts.point_pixel)
+
+
+def _mosaic_from_file(crystal: ExptCrystal, given: set[str], path: str) -> tuple[float, str] | None:
+    """(-mosaic spread in degrees, the line that says so) from the file's Kabsch2010 mosaicity,
+    when the file gives a non-zero one and -mosaic is not given; else ``None``."""
+    spread = crystal.mosaicity_deg
+    if spread is None or spread == 0.0 or "mosaic_spread_deg" in given:
+        return None
+    # dials' mosaicity is the standard deviation of a Gaussian spread of orientations;
+    # nanoBragg draws rotation angles up to -mosaic (mosaic_rotation_umat): same width scale only
+    return spread, (f"NOTE: {path}: -mosaic {spread:g} from the crystal's mosaicity (Kabsch2010, a Gaussian "
+                    "standard deviation in degrees) taken as nanoBragg's mosaic spread (rotations drawn up to "
+                    "that angle): the spots have about that width, not the Gaussian profile; give -mosaic to "
+                    "choose another")
+
+
+def _unused_mosaic_model(crystal: ExptCrystal, path: str) -> list[str]:
+    """A warning when the file has a Sauter2014 mosaic model, which xbragg does not translate."""
+    if crystal.half_mosaicity_deg is None and crystal.domain_size_A is None:
+        return []
+    return [f"WARNING: {path}: the crystal's ML_half_mosaicity_deg and ML_domain_size_ang (Sauter2014) are not "
+            "used; give -mosaic and -N for the mosaic spread and the domain size"]
