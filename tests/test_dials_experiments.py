@@ -114,6 +114,10 @@ def test_every_panel_of_an_experiment_list_gets_its_image_statistics_and_trace(s
     assert not (scratch_directory / "img.bin").exists()
     assert "panel 0 (left):" in out and "panel 1 (right):" in out and "all panels:" in out
     assert out.count("max_I = ") == 3
+    # over all panels: the brightest panel's maximum, named by panel
+    per_panel = [float(line.split()[2]) for line in out.splitlines() if line.startswith("max_I = ")][:2]
+    brightest = int(np.argmax(per_panel))
+    assert "max_I = " in out.split("all panels:")[1] and f"in panel {brightest} at" in out.split("all panels:")[1]
     assert "TRACE_PY_CONFIG: tracing pixel (panel=1, spixel=5, fpixel=7)" in out
 
 

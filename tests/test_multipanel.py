@@ -31,8 +31,8 @@ EXACT_PIXEL = "0.1220703125"
 NOT_PLACING = ["-default_F", "100", "-N", "5"]
 
 
-def _cubic_default(extra: str = "") -> xbragg.Experiment:
-    args = case("cubic_default")["args"].replace("-pixel 0.1", f"-pixel {EXACT_PIXEL}")
+def _cubic_default(extra: str = "", pixel: str = EXACT_PIXEL) -> xbragg.Experiment:
+    args = case("cubic_default")["args"].replace("-pixel 0.1", f"-pixel {pixel}")
     return xbragg.build_experiment(xbragg.options_from_flags(f"{args} {extra}"))
 
 
@@ -70,6 +70,19 @@ def test_a_detector_cut_into_four_panels_renders_the_crops_bit_for_bit(scratch_d
         s, f = divmod(index, 2)
         np.testing.assert_array_equal(np.asarray(result.image), full[64 * s:64 * s + 64, 64 * f:64 * f + 64],
                                       err_msg=f"panel {index}")
+
+
+def test_with_the_golden_pixel_size_the_crops_agree_to_rounding(scratch_directory):
+    # 0.1 mm: a tile's origin is not a binary number, so positions differ by an ulp or two
+    # (about 1e-18 m) and the sharp lattice factor turns that into ~3e-13 of a pixel's value
+    whole = _cubic_default(pixel="0.1")
+    _write(whole, _tiles(whole), "tiles.expt")
+    tiled = xbragg.from_expt("tiles.expt", options=NOT_PLACING)
+    full = xbragg.render(whole).image
+    for index, result in enumerate(xbragg.render_detector(tiled)):
+        s, f = divmod(index, 2)
+        np.testing.assert_allclose(result.image, full[64 * s:64 * s + 64, 64 * f:64 * f + 64], rtol=1e-12,
+                                   atol=0, err_msg=f"panel {index}")
 
 
 def test_the_command_line_writes_the_four_crops(scratch_directory):

@@ -73,8 +73,8 @@ def image_stats(image32: np.ndarray, roi: tuple[int, int, int, int], mask: np.nd
 
 def detector_stats(images32: list[np.ndarray], rois: list[tuple[int, int, int, int]],
                    masks: list[np.ndarray | None]) -> ImageStats:
-    """:func:`image_stats` over the rendered regions of every panel together (max_I's position is not
-    meaningful across panels and is 0)."""
+    """:func:`image_stats` over the rendered regions of every panel together (mean, rms and rmsd;
+    max_I's position is 0 here: each panel's own statistics place it)."""
     values, used = [], []
     for image, (x0, x1, y0, y1), mask in zip(images32, rois, masks):
         block = image[y0:y1 + 1, x0:x1 + 1]

@@ -22,7 +22,7 @@ from ..stats import detector_stats, image_stats
 from ..trace import trace_lines
 from .parse import SUBCOMMANDS, help_text, parse_args
 from .progress import progress_for
-from .report import print_notes, print_setup, print_stats
+from .report import print_detector_stats, print_notes, print_setup, print_stats
 from .signals import TERMINATED_STATUS, Terminated, sigterm_raises
 
 
@@ -159,7 +159,7 @@ def run(argv: list[str], out=None) -> int:
     # only an overflowed image written under --c-parity (reported above) gets here with inf
     # pixels; its statistics and integer images are computed as the reference's, quietly
     with np.errstate(over="ignore", invalid="ignore"), OutputBatch() as batch:
-        noise_images = []
+        noise_images, panel_stats = [], []
         for panel, image32 in enumerate(images32):
             one = panel_plan(plan, panel, panels)
             stats = image_stats(image32, exp.roi_bounds_of(panel), exp.mask_of(panel),
@@ -170,11 +170,12 @@ def run(argv: list[str], out=None) -> int:
             out.write(f"writing {one.floatfile} as {image32.size} 4-byte floats\n")
             batch.add(one.floatfile, float_image_bytes(image32), flag="-floatfile")
             print_stats(stats, out)
+            panel_stats.append(stats)
             noise_images.append(write_outputs(exp, image32, stats, one, out, batch, panel=panel))
         if panels > 1:
             out.write("all panels:\n")
-            print_stats(detector_stats(images32, [exp.roi_bounds_of(i) for i in range(panels)],
-                                       [exp.mask_of(i) for i in range(panels)]), out)
+            print_detector_stats(detector_stats(images32, [exp.roi_bounds_of(i) for i in range(panels)],
+                                                [exp.mask_of(i) for i in range(panels)]), panel_stats, out)
             if plan.nexusfile is not None:
                 write_detector_nexus(exp, noise_images if plan.nexus_counts else images32, plan, out, batch)
         if plan.exptfile is not None:

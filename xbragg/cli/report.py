@@ -73,3 +73,12 @@ def print_stats(stats: ImageStats, out: TextIO) -> None:
     """``max_I = ...  at X Y`` and ``mean= ... rms= ... rmsd= ...`` exactly as the reference."""
     out.write(f"max_I = {g(stats.max_I)}  at {g(stats.max_I_x_m)} {g(stats.max_I_y_m)}\n")
     out.write(f"mean= {g(stats.mean)} rms= {g(stats.rms)} rmsd= {g(stats.rmsd)}\n")
+
+
+def print_detector_stats(stats: ImageStats, panel_stats: list[ImageStats], out: TextIO) -> None:
+    """The statistics over every panel: ``max_I = ...  in panel P at X Y`` (the brightest panel's
+    maximum, the first in panel order), then mean, rms and rmsd over all rendered pixels."""
+    brightest = max(range(len(panel_stats)), key=lambda i: (panel_stats[i].max_I, -i))
+    best = panel_stats[brightest]
+    out.write(f"max_I = {g(best.max_I)}  in panel {brightest} at {g(best.max_I_x_m)} {g(best.max_I_y_m)}\n")
+    out.write(f"mean= {g(stats.mean)} rms= {g(stats.rms)} rmsd= {g(stats.rmsd)}\n")
