@@ -71,6 +71,17 @@ def test_int_and_pgm_conversion_rules():
     assert pgm.dtype == np.uint8 and pgm[0].tolist() == [0, 100, 124, 255]
 
 
+def test_int_image_rounds_through_float32_and_clips_like_the_reference():
+    # floorf((float)(x + 0.5)): x + 0.5 is rounded to float32 before the floor, so 65534.4999999
+    # rounds up; infinities are clipped; NaN and everything outside the ROI (here column 3) are 0
+    img = np.array([[65534.4999999, np.inf, -np.inf, 7.0], [0.5, np.nan, 3.49, 5.0]], dtype=np.float64)
+    ints = int_image(img.astype(np.float32), (0, 2, 0, 1), 1.0, 0.0)
+    assert ints.dtype == np.uint16
+    expect = [[int(np.floor(np.float32(np.float32(65534.4999999) + 0.5))), 65535, 0, 0], [1, 0, 3, 0]]
+    assert ints.tolist() == expect
+    assert int_image(img.astype(np.float32), (3, 2, 0, 1), 1.0, 0.0).tolist() == [[0] * 4, [0] * 4]
+
+
 SMALL = ["-cell", "100", "100", "100", "90", "90", "90", "-default_F", "100", "-lambda", "6.2", "-N", "5",
          "-detpixels", "16", "-floatfile", "f.bin", "-noprogress"]
 

@@ -221,13 +221,6 @@ def format_bytes_per_pixel(plan: OutputPlan) -> int:
             + (_FORMAT_BYTES_PER_PIXEL["cbf"] if plan.cbffile is not None else 0))
 
 
-def _roi_mask(shape: tuple[int, int], roi: tuple[int, int, int, int]) -> np.ndarray:
-    x0, x1, y0, y1 = roi
-    s = np.arange(shape[0])[:, None]
-    f = np.arange(shape[1])[None, :]
-    return (f >= x0) & (f <= x1) & (s >= y0) & (s <= y1)
-
-
 def _c_truncate(values: np.ndarray, bits: int) -> np.ndarray:
     """C's ``(unsigned short|char) double`` as gcc does it on x86-64: via int, low bits kept; NaN -> 0."""
     finite = np.isfinite(values)
@@ -255,23 +248,37 @@ def auto_pgm_scale(pgmscale: float, int_scale: float, rmsd: float) -> float:
 
 def int_image(image32: np.ndarray, roi: tuple[int, int, int, int], scale: float, adc: float) -> np.ndarray:
     """The integer image: ``floorf(clip(pixel*scale + adc, 0, 65535) + 0.5)`` inside the ROI."""
-    test = image32.astype(np.float64) * scale + adc
-    test = np.where(test > 65535.0, 65535.0, test)
-    test = np.where(test < 0.0, 0.0, test)
-    with np.errstate(invalid="ignore"):
-        rounded = np.floor((test + 0.5).astype(np.float32)).astype(np.float64)
-    out = _c_truncate(rounded, 16)
-    out[~_roi_mask(image32.shape, roi)] = 0
-    return out
+    test = image32.astype(np.float64)
+    test *= scale
+    test += adc
+    # clipped to [0, 65535] (inf too; NaN stays NaN and becomes 0 below, as in the reference)
+    np.minimum(test, 65535.0, out=test)
+    np.maximum(test, 0.0, out=test)
+    test += 0.5
+    rounded = test.astype(np.float32)       # the reference rounds through floorf
+    del test
+    np.floor(rounded, out=rounded)
+    rounded[np.isnan(rounded)] = 0.0
+    # every value is now a whole number from 0 to 65535: C's (unsigned short) cast is exact
+    return _outside_roi_zeroed(rounded.astype(np.uint16), roi)
 
 
 def pgm_image(image32: np.ndarray, roi: tuple[int, int, int, int], scale: float) -> np.ndarray:
     """The PGM bytes: ``(unsigned char) min(pixel*scale, 255)`` inside the ROI."""
-    test = image32.astype(np.float64) * scale
-    test = np.where(test > 255.0, 255.0, test)
-    out = _c_truncate(test, 8)
-    out[~_roi_mask(image32.shape, roi)] = 0
-    return out
+    test = image32.astype(np.float64)
+    test *= scale
+    np.minimum(test, 255.0, out=test)       # NaN stays NaN (0 below); negative values keep C's wrap
+    return _outside_roi_zeroed(_c_truncate(test, 8), roi)
+
+
+def _outside_roi_zeroed(image: np.ndarray, roi: tuple[int, int, int, int]) -> np.ndarray:
+    """``image`` with the pixels outside the inclusive ROI (x0, x1, y0, y1) set to 0, in place."""
+    x0, x1, y0, y1 = roi
+    image[:max(y0, 0)] = 0
+    image[max(y1 + 1, 0):] = 0
+    image[:, :max(x0, 0)] = 0
+    image[:, max(x1 + 1, 0):] = 0
+    return image
 
 
 def smv_header_lines(exp, *, noise: bool = False, panel: int = 0) -> list:
