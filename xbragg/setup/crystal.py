@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-import numpy as npx
 import numpy as np
 
 from ..constants import RTD
@@ -23,7 +22,7 @@ from .options import SimulationOptions
 def _reciprocal_from_cell(cell: list[float], angles: list[float]) -> tuple[tuple[np.ndarray, ...], float]:
     """Reciprocal vectors and volume of a ``-cell``, refusing an impossible one."""
     with np.errstate(all="ignore"):     # a degenerate cell is refused below, by its values
-        vectors, V_cell, lengths = reciprocal_from_cell(npx, *cell, *angles)
+        vectors, V_cell, lengths = reciprocal_from_cell(np, *cell, *angles)
     if V_cell <= 0.0:
         raise InputError(f"impossible unit cell (volume {float(V_cell):g} A^3)", flag="-cell")
     if any(x <= 0 for x in lengths):
@@ -103,9 +102,9 @@ def _build_crystal(opts: SimulationOptions, wavelength_m: float, *,
     given_cell = dict(cell_A=cell, V_cell=V_cell) if user_cell else {}
     with np.errstate(all="ignore"):     # a singular or overflowing matrix is refused by its values
         if misset_angles is not None:
-            a_star, b_star, c_star = misset(npx, (a_star, b_star, c_star), rx, ry, rz)
+            a_star, b_star, c_star = misset(np, (a_star, b_star, c_star), rx, ry, rz)
         (a, b, c), (a_star, b_star, c_star), V_cell, V_star = real_from_reciprocal(
-            npx, a_star, b_star, c_star, **given_cell)
+            np, a_star, b_star, c_star, **given_cell)
     if V_star == 0.0:
         raise InputError("the orientation matrix is singular (zero reciprocal volume)", flag="-mat")
     V_cell, V_star = float(V_cell), float(V_star)
@@ -123,7 +122,7 @@ def _build_crystal(opts: SimulationOptions, wavelength_m: float, *,
 def _orientation(cell_A_deg, reciprocal, misset_deg) -> np.ndarray:
     """The map U with a*, b*, c* = R_misset U B(cell) (:func:`orientation_map`) of a cell (A, deg)."""
     a0, b0, c0, alpha0, beta0, gamma0 = cell_A_deg
-    B, _, _ = reciprocal_from_cell(npx, np.float64(a0), np.float64(b0), np.float64(c0),
+    B, _, _ = reciprocal_from_cell(np, np.float64(a0), np.float64(b0), np.float64(c0),
                                    np.float64(alpha0) / RTD, np.float64(beta0) / RTD, np.float64(gamma0) / RTD)
     misset_rad = [x / RTD for x in (misset_deg or (0.0, 0.0, 0.0))]
     with np.errstate(all="ignore"):     # a degenerate matrix is refused by its vectors' values
@@ -139,7 +138,7 @@ def crystal_from_real_axes(opts: SimulationOptions, real_axes_A: np.ndarray) -> 
         raise InputError(f"the crystal's axes span a volume of {V:g} A^3 (a right-handed, non-degenerate "
                          "cell is needed)", flag="-expt")
     reciprocal = (cross3(b, c) / V, cross3(c, a) / V, cross3(a, b) / V)
-    (a, b, c), reciprocal, V_cell, V_star = real_from_reciprocal(npx, *reciprocal)
+    (a, b, c), reciprocal, V_cell, V_star = real_from_reciprocal(np, *reciprocal)
     crystal = _crystal(opts, (a, b, c), reciprocal, float(V_cell), float(V_star), misset_deg=None,
                        cell_input=None, from_matrix=True)
     # as for -mat: the orientation a* b* c* = U B(cell), kept constant by xbragg.differentiable

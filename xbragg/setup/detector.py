@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import numpy as npx
 import numpy as np
 
 from ..constants import RTD
@@ -241,7 +240,7 @@ def build_detector(opts: SimulationOptions) -> NanoBraggDetector:
     rotz = opts.detector_rotz_deg / RTD
     twotheta = opts.twotheta_deg / RTD
 
-    ratio = float(detector_ratio(npx, beam, odet, rotx, roty, rotz))
+    ratio = float(detector_ratio(np, beam, odet, rotx, roty, rotz))
     if not _is_set(close_distance):
         close_distance = abs(ratio * distance)
     distance = close_distance / ratio
@@ -249,7 +248,7 @@ def build_detector(opts: SimulationOptions) -> NanoBraggDetector:
     fdet0, sdet0, odet0, Fclose0, Sclose0 = fdet, sdet, odet, Fclose, Sclose
     distance0 = distance
     fdet, sdet, odet, pix0, close_distance, distance = detector_frame(
-        npx, (fdet, sdet, odet), beam, tt_axis, rotx=rotx, roty=roty, rotz=rotz, twotheta=twotheta,
+        np, (fdet, sdet, odet), beam, tt_axis, rotx=rotx, roty=roty, rotz=rotz, twotheta=twotheta,
         pivot=pivot, ratio=ratio, distance_m=distance, close_distance_m=close_distance,
         beam_fs_m=(Fbeam, Sbeam), close_fs_m=(Fclose, Sclose))
     close_distance, distance = float(close_distance), float(distance)

@@ -11,7 +11,6 @@ import os
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-import numpy as npx
 import numpy as np
 
 from ..constants import AVOGADRO, DEFAULT_FLUENCE, R_E_SQR_M2, RTD, WATER_F, WATER_MW
@@ -82,7 +81,7 @@ class Experiment:
     def rotated_cells(self) -> np.ndarray:
         """Cell vectors of every (phi step, mosaic domain), (phisteps, domains, 3, 3): rows a, b, c (m)."""
         cr, scan = self.crystal, self.scan
-        return rotated_cells(npx, (cr.a, cr.b, cr.c), phi0_rad=scan.phi0_rad, phistep_rad=scan.phistep_rad,
+        return rotated_cells(np, (cr.a, cr.b, cr.c), phi0_rad=scan.phi0_rad, phistep_rad=scan.phistep_rad,
                              phisteps=scan.phisteps, spindle=self.goniometer.rotation_axis,
                              umats=cr.mosaic_umats if cr.mosaic_spread_rad > 0.0 else None)
 

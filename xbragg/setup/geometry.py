@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as npx
 import numpy as np
 from array_api_compat import device
 
@@ -195,7 +194,7 @@ def orientation_map(reciprocal, B_reciprocal, misset_rad) -> np.ndarray:
     """
     A = np.stack(reciprocal, axis=1)
     B = np.stack(B_reciprocal, axis=1)
-    R = np.stack(misset(npx, np.eye(3), *misset_rad), axis=1)
+    R = np.stack(misset(np, np.eye(3), *misset_rad), axis=1)
     return R.T @ A @ np.linalg.inv(B)
 
 

@@ -34,9 +34,9 @@ from __future__ import annotations
 
 import math
 import struct
+import types
 from dataclasses import dataclass, field
 
-import numpy as npx
 import numpy as np
 
 from ..kernel.vectors import axis_angle_umat, cross3
@@ -97,151 +97,12 @@ class ShuffleTable:
 # ----------------------------------------------------------------------------------
 # Core routines, written once and used both as plain Python and (compiled) by numba.
 # ``st`` is [idum, iy, iv0..iv31] (a list, or an int64 array under numba); ``gs`` is
-# [iset, gset]; ``F`` rounds to float32.
+# [iset, gset].  They call F (round to float32), EXP and FLOOR (C's exp and floor:
+# infinite and NaN arguments allowed) and each other through module globals: the plain
+# versions see the Python forms below, the compiled ones a copy of the globals holding
+# numba's forms (:func:`_numba_core`).  Globals, not closure variables, so that numba's
+# on-disk cache, whose key includes the closure, finds the compiled loop in the next process.
 # ----------------------------------------------------------------------------------
-
-
-def _make_core(F, jit, EXP, FLOOR):
-    """Build ran1, gammln, gaussdev, poidev and the noise loop.
-
-    ``F`` rounds to float32, ``EXP`` and ``FLOOR`` are C ``exp`` and ``floor``
-    (infinite and NaN arguments allowed), ``jit`` compiles (or not).
-    """
-
-    @jit
-    def ran1_st(st):
-        # st[0] = idum (this stream), st[1] = iy, st[2:34] = iv
-        if st[0] <= 0 or st[1] == 0:
-            # first time around (or re-seeded): idum must not be 0
-            if -st[0] < 1:
-                st[0] = 1
-            else:
-                st[0] = -st[0]
-            for j in range(NTAB + 7, -1, -1):
-                k = st[0] // IQ
-                st[0] = IA * (st[0] - k * IQ) - IR * k
-                if st[0] < 0:
-                    st[0] += IM
-                if j < NTAB:
-                    st[2 + j] = st[0]
-            st[1] = st[2]
-        k = st[0] // IQ
-        st[0] = IA * (st[0] - k * IQ) - IR * k
-        if st[0] < 0:
-            st[0] += IM
-        j = st[1] // NDIV
-        st[1] = st[2 + j]
-        st[2 + j] = st[0]
-        temp = F(AM * st[1])
-        if temp > RNMX:
-            return F(RNMX)
-        return temp
-
-    @jit
-    def gammln_f(xx):
-        # ln Gamma(xx), Lanczos series in double, returned as float
-        x = 1.0 * xx
-        y = x
-        tmp = x + 5.5
-        tmp -= (x + 0.5) * math.log(tmp)
-        ser = 1.000000000190015
-        y += 1.0
-        ser += 76.18009172947146 / y
-        y += 1.0
-        ser += -86.50532032941677 / y
-        y += 1.0
-        ser += 24.01409824083091 / y
-        y += 1.0
-        ser += -1.231739572450155 / y
-        y += 1.0
-        ser += 0.1208650973866179e-2 / y
-        y += 1.0
-        ser += -0.5395239384953e-5 / y
-        return F(-tmp + math.log(2.5066282746310005 * ser / x))
-
-    @jit
-    def gaussdev_st(st, gs):
-        if gs[0] == 0:
-            v1 = F(0.0)
-            v2 = F(0.0)
-            rsq = F(0.0)
-            while True:
-                v1 = F(2.0 * ran1_st(st) - 1.0)
-                v2 = F(2.0 * ran1_st(st) - 1.0)
-                rsq = F(F(v1 * v1) + F(v2 * v2))
-                if not (rsq >= 1.0 or rsq == 0):
-                    break
-            fac = F(math.sqrt(-2.0 * math.log(rsq) / rsq))
-            gs[1] = F(v1 * fac)
-            gs[0] = 1
-            return F(v2 * fac)
-        gs[0] = 0
-        return F(gs[1])
-
-    @jit
-    def poidev_st(xm, st, gs):
-        # xm is a float32 value
-        if xm > 1.0e6:
-            return F(xm + math.sqrt(xm) * gaussdev_st(st, gs))
-        if xm < 12.0:
-            # direct method: multiply uniform deviates until below exp(-xm)
-            g = F(EXP(-xm))
-            em = F(-1.0)
-            t = F(1.0)
-            while True:
-                em = F(em + 1.0)
-                t = F(t * ran1_st(st))
-                if not (t > g):
-                    break
-            return em
-        # rejection method with a Lorentzian comparison function
-        sq = F(math.sqrt(2.0 * xm))
-        alxm = F(math.log(xm))
-        g = F(F(xm * alxm) - gammln_f(F(xm + 1.0)))
-        em = F(0.0)
-        while True:
-            y = F(0.0)
-            while True:
-                y = F(math.tan(math.pi * ran1_st(st)))
-                em = F(F(sq * y) + xm)
-                if not (em < 0.0):
-                    break
-            em = F(FLOOR(em))
-            t = F(0.9 * (1.0 + F(y * y))
-                  * EXP(F(F(F(em * alxm) - gammln_f(F(em + 1.0))) - g)))
-            if not (ran1_st(st) > t):
-                break
-        return em
-
-    @jit
-    def noise_loop(values, fpixels, spixels, xmin, xmax, ymin, ymax, adc, st, gs, out):
-        # values: float32 pixels in raster order; out: int pixels (0..65535) in raster order
-        total = 0.0
-        overloads = 0
-        idx = 0
-        for s in range(spixels):
-            for f in range(fpixels):
-                if f < xmin or f > xmax or s < ymin or s > ymax:
-                    idx += 1
-                    continue
-                test = 1.0 * poidev_st(values[idx], st, gs)
-                total += test
-                test += adc
-                if test > 65535.0:
-                    test = 65535.0
-                    overloads += 1
-                if test != test:
-                    out[idx] = 0
-                else:
-                    out[idx] = int(test) & 0xFFFF
-                idx += 1
-        return total, overloads
-
-    return ran1_st, gammln_f, gaussdev_st, poidev_st, noise_loop
-
-
-def _no_jit(fn):
-    return fn
 
 
 def _c_exp(x: float) -> float:
@@ -261,7 +122,143 @@ def _plain_exp(x):
     return math.exp(x)
 
 
-_ran1_py, _, _gaussdev_py, _poidev_py, _noise_loop_py = _make_core(f32, _no_jit, _c_exp, _c_floor)
+F = f32
+EXP = _c_exp
+FLOOR = _c_floor
+
+
+def ran1_st(st):
+    # st[0] = idum (this stream), st[1] = iy, st[2:34] = iv
+    if st[0] <= 0 or st[1] == 0:
+        # first time around (or re-seeded): idum must not be 0
+        if -st[0] < 1:
+            st[0] = 1
+        else:
+            st[0] = -st[0]
+        for j in range(NTAB + 7, -1, -1):
+            k = st[0] // IQ
+            st[0] = IA * (st[0] - k * IQ) - IR * k
+            if st[0] < 0:
+                st[0] += IM
+            if j < NTAB:
+                st[2 + j] = st[0]
+        st[1] = st[2]
+    k = st[0] // IQ
+    st[0] = IA * (st[0] - k * IQ) - IR * k
+    if st[0] < 0:
+        st[0] += IM
+    j = st[1] // NDIV
+    st[1] = st[2 + j]
+    st[2 + j] = st[0]
+    temp = F(AM * st[1])
+    if temp > RNMX:
+        return F(RNMX)
+    return temp
+
+
+def gammln_f(xx):
+    # ln Gamma(xx), Lanczos series in double, returned as float
+    x = 1.0 * xx
+    y = x
+    tmp = x + 5.5
+    tmp -= (x + 0.5) * math.log(tmp)
+    ser = 1.000000000190015
+    y += 1.0
+    ser += 76.18009172947146 / y
+    y += 1.0
+    ser += -86.50532032941677 / y
+    y += 1.0
+    ser += 24.01409824083091 / y
+    y += 1.0
+    ser += -1.231739572450155 / y
+    y += 1.0
+    ser += 0.1208650973866179e-2 / y
+    y += 1.0
+    ser += -0.5395239384953e-5 / y
+    return F(-tmp + math.log(2.5066282746310005 * ser / x))
+
+
+def gaussdev_st(st, gs):
+    if gs[0] == 0:
+        v1 = F(0.0)
+        v2 = F(0.0)
+        rsq = F(0.0)
+        while True:
+            v1 = F(2.0 * ran1_st(st) - 1.0)
+            v2 = F(2.0 * ran1_st(st) - 1.0)
+            rsq = F(F(v1 * v1) + F(v2 * v2))
+            if not (rsq >= 1.0 or rsq == 0):
+                break
+        fac = F(math.sqrt(-2.0 * math.log(rsq) / rsq))
+        gs[1] = F(v1 * fac)
+        gs[0] = 1
+        return F(v2 * fac)
+    gs[0] = 0
+    return F(gs[1])
+
+
+def poidev_st(xm, st, gs):
+    # xm is a float32 value
+    if xm > 1.0e6:
+        return F(xm + math.sqrt(xm) * gaussdev_st(st, gs))
+    if xm < 12.0:
+        # direct method: multiply uniform deviates until below exp(-xm)
+        g = F(EXP(-xm))
+        em = F(-1.0)
+        t = F(1.0)
+        while True:
+            em = F(em + 1.0)
+            t = F(t * ran1_st(st))
+            if not (t > g):
+                break
+        return em
+    # rejection method with a Lorentzian comparison function
+    sq = F(math.sqrt(2.0 * xm))
+    alxm = F(math.log(xm))
+    g = F(F(xm * alxm) - gammln_f(F(xm + 1.0)))
+    em = F(0.0)
+    while True:
+        y = F(0.0)
+        while True:
+            y = F(math.tan(math.pi * ran1_st(st)))
+            em = F(F(sq * y) + xm)
+            if not (em < 0.0):
+                break
+        em = F(FLOOR(em))
+        t = F(0.9 * (1.0 + F(y * y))
+              * EXP(F(F(F(em * alxm) - gammln_f(F(em + 1.0))) - g)))
+        if not (ran1_st(st) > t):
+            break
+    return em
+
+
+def noise_loop(values, fpixels, spixels, xmin, xmax, ymin, ymax, adc, st, gs, out):
+    # values: float32 pixels in raster order; out: int pixels (0..65535) in raster order
+    total = 0.0
+    overloads = 0
+    idx = 0
+    for s in range(spixels):
+        for f in range(fpixels):
+            if f < xmin or f > xmax or s < ymin or s > ymax:
+                idx += 1
+                continue
+            test = 1.0 * poidev_st(values[idx], st, gs)
+            total += test
+            test += adc
+            if test > 65535.0:
+                test = 65535.0
+                overloads += 1
+            if test != test:
+                out[idx] = 0
+            else:
+                out[idx] = int(test) & 0xFFFF
+            idx += 1
+    return total, overloads
+
+
+#: the compiled routines, in the order they call each other
+_CORE = ("ran1_st", "gammln_f", "gaussdev_st", "poidev_st", "noise_loop")
+
 
 _NUMBA: tuple | None = None
 _NUMBA_TRIED = False
@@ -280,7 +277,11 @@ def _numba_core():
             # cache=True: the compiled loop is kept on disk (numba picks a writable cache
             # directory), so only the first run on a machine pays the compilation
             jit = numba.njit(cache=True, nogil=True)
-            _NUMBA = _make_core(np.float32, jit, jit(_plain_exp), np.floor)
+            env = dict(globals(), F=np.float32, EXP=jit(_plain_exp), FLOOR=np.floor)
+            for name in _CORE:
+                plain = globals()[name]
+                env[name] = jit(types.FunctionType(plain.__code__, env, name, plain.__defaults__))
+            _NUMBA = tuple(env[name] for name in _CORE)
     return _NUMBA
 
 
@@ -316,7 +317,7 @@ class Ran1:
     def uniform(self) -> float:
         """The next ``ran1`` deviate, a float32 value in (0, 1)."""
         st = self._st()
-        value = _ran1_py(st)
+        value = ran1_st(st)
         self._put(st)
         return value
 
@@ -325,21 +326,21 @@ class Ran1:
         st = self._st()
         out = np.empty(n, dtype=np.float32)
         for i in range(n):
-            out[i] = _ran1_py(st)
+            out[i] = ran1_st(st)
         self._put(st)
         return out
 
     def poisson(self, mean: float) -> float:
         """The reference's ``poidev(mean)`` (``mean`` is rounded to float32 first)."""
         st = self._st()
-        value = _poidev_py(f32(mean), st, self.table.gauss)
+        value = poidev_st(f32(mean), st, self.table.gauss)
         self._put(st)
         return value
 
     def gauss(self) -> float:
         """The reference's ``gaussdev``: unit-variance normal deviate (float32)."""
         st = self._st()
-        value = _gaussdev_py(st, self.table.gauss)
+        value = gaussdev_st(st, self.table.gauss)
         self._put(st)
         return value
 
@@ -381,7 +382,7 @@ def mosaic_rotation_umat(mosaicity: float, gen: Ran1) -> np.ndarray:
     v1 = xyrad * math.sin(math.pi * r1)
     v2 = xyrad * math.cos(math.pi * r1)
     v3 = r2
-    return axis_angle_umat(npx, (v1, v2, v3), rot)
+    return axis_angle_umat(np, (v1, v2, v3), rot)
 
 
 def _unit_if_positive(v: np.ndarray) -> tuple[np.ndarray, float]:
@@ -512,16 +513,16 @@ def noise_image(image32: np.ndarray, roi: tuple[int, int, int, int], adc: float,
     if core is not None:
         st = np.array([gen.idum] + gen.table.state, dtype=np.int64)
         gs = np.array(gen.table.gauss, dtype=np.float64)
-        *_, noise_loop = core                 # (ran1, gammln, gaussdev, poidev, noise loop)
+        compiled_loop = core[_CORE.index("noise_loop")]
         out = np.zeros(flat.size, dtype=np.int64)
-        total, overloads = noise_loop(flat, fpixels, spixels, xmin, xmax, ymin, ymax, float(adc), st, gs, out)
+        total, overloads = compiled_loop(flat, fpixels, spixels, xmin, xmax, ymin, ymax, float(adc), st, gs, out)
         gen._put([int(v) for v in st])
         gen.table.gauss[:] = [int(gs[0]), float(gs[1])]
     else:
         st = gen._st()
         out_list = [0] * flat.size
-        total, overloads = _noise_loop_py(flat.tolist(), fpixels, spixels, xmin, xmax, ymin, ymax,
-                                          float(adc), st, gen.table.gauss, out_list)
+        total, overloads = noise_loop(flat.tolist(), fpixels, spixels, xmin, xmax, ymin, ymax,
+                                      float(adc), st, gen.table.gauss, out_list)
         gen._put(st)
         out = np.asarray(out_list, dtype=np.int64)
     return out.astype(np.uint16).reshape(spixels, fpixels), float(total), int(overloads)

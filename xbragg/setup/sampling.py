@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as npx
 import numpy as np
 
 from ..constants import RTD
@@ -164,7 +163,7 @@ def build_sources(opts: SimulationOptions, wavelength_m: float, beam: np.ndarray
         weight = 1.0 / nsrc if nsrc else 0.0
         for hdiv, vdiv in offsets:
             v = np.array([-SOURCE_DISTANCE_M * beam[i] for i in range(3)])
-            v = rotate_axis(npx, rotate_axis(npx, v, polar_vector, vdiv), vert, hdiv)
+            v = rotate_axis(np, rotate_axis(np, v, polar_vector, vdiv), vert, hdiv)
             for di in range(dsteps):
                 positions.append(list(v))
                 lambdas.append(wavelength_m * (1.0 + dstep * di - disp / 2.0))
