@@ -17,6 +17,7 @@ import functools
 import math
 import types
 
+import numpy as np
 from array_api_compat import array_namespace
 
 from .select import backend_of, namespace
@@ -84,4 +85,7 @@ def kernel_namespace(backend: str) -> types.ModuleType:
 
 def kernel_namespace_of(*arrays) -> types.ModuleType:
     """:func:`kernel_namespace` of the backend that ``arrays`` belong to."""
+    if all(isinstance(a, (np.ndarray, np.generic)) for a in arrays):
+        # NumPy's own namespace: array_namespace would import array_api_compat's wrapper of it
+        return kernel_namespace("numpy")
     return kernel_namespace(backend_of(array_namespace(*arrays)))
