@@ -221,32 +221,46 @@ def test_dask_threads_equal_in_process(tmp_path):
     assert _frames(tmp_path, str(tmp_path / "a.bin"), 6) == _frames(tmp_path, str(tmp_path / "b.bin"), 6)
 
 
-def test_dask_processes_survive_a_killed_worker(tmp_path):
-    """A 2-worker LocalCluster of processes; one worker is killed mid-run: every frame once, same bytes."""
+@pytest.fixture(scope="module")
+def process_cluster():
+    """A LocalCluster of 2 worker processes, shared by the tests below (about 1 s to start)."""
     pytest.importorskip("distributed")
+    from xbragg.series.execute import local_cluster
+    with local_cluster(2) as cluster:
+        yield cluster.scheduler_address
+
+
+def test_dask_processes_stills_equal_frames_alone(tmp_path, process_cluster):
+    s = series(FLAGS, stills=6, orientation_seed=9, formats=FrameFormats(floatfile=str(tmp_path / "p.bin")),
+               cluster=ClusterSettings(scheduler=process_cluster))
+    assert s.run().rendered == 6
+    workers = {r["worker"] for r in _manifest(tmp_path / "p_manifest.jsonl") if r["type"] == "frame"}
+    assert all(int(w.rsplit(":", 1)[1]) != os.getpid() for w in workers)      # rendered elsewhere
+    assert _frames(tmp_path, str(tmp_path / "p.bin"), 6) == [s.render(i).tobytes() for i in range(6)]
+
+
+def test_dask_processes_survive_a_killed_worker(tmp_path, process_cluster):
+    """A 6-frame sweep on 2 worker processes; one worker is killed mid-run: every frame once, same bytes."""
     flags = [*SWEEP[:-4], "-detpixels", "48", "-osc", "0.5", "-phisteps", "2"]
-    serial = series(flags, frames=8, formats=FrameFormats(floatfile=str(tmp_path / "a.bin")))
-    serial.run()
+    serial = series(flags, frames=6, formats=FrameFormats(floatfile=str(tmp_path / "a.bin")))
     killed = []
 
     def kill_first_worker(image):
         if not killed:
             pid = int(image.worker.rsplit(":", 1)[1])
-            if pid != os.getpid():
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
     dist = replace(serial, formats=FrameFormats(floatfile=str(tmp_path / "b.bin")),
-                   cluster=ClusterSettings(workers=2, in_flight=4))
+                   cluster=ClusterSettings(scheduler=process_cluster, in_flight=4))
     report = dist.run(on_frame=kill_first_worker)
-    assert killed and report.rendered == 8
+    assert killed and report.rendered == 6
     rows = _manifest(tmp_path / "b_manifest.jsonl")
-    frames = [r["frame"] for r in rows if r["type"] == "frame"]
-    assert sorted(frames) == list(range(1, 9))
-    assert _frames(tmp_path, str(tmp_path / "a.bin"), 8) == _frames(tmp_path, str(tmp_path / "b.bin"), 8)
+    assert sorted(r["frame"] for r in rows if r["type"] == "frame") == list(range(1, 7))
+    assert _frames(tmp_path, str(tmp_path / "b.bin"), 6) == [serial.render(i).tobytes() for i in range(6)]
 
 
 def test_sigint_then_rerun_renders_only_missing_frames(tmp_path):
-    argv = [sys.executable, "-m", "xbragg", "series", "--frames", "60", *SWEEP[:-2], "-detpixels", "64",
+    argv = [sys.executable, "-m", "xbragg", "series", "--frames", "150", *SWEEP[:-2], "-detpixels", "64",
             "-floatfile", "i.bin"]
     child = subprocess.Popen(argv, cwd=tmp_path, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     manifest = tmp_path / "i_manifest.jsonl"
@@ -257,7 +271,16 @@ def test_sigint_then_rerun_renders_only_missing_frames(tmp_path):
     _, err = child.communicate(timeout=30)
     assert child.returncode == 130, err
     written = sum(1 for r in _manifest(manifest) if r["type"] == "frame")
-    assert 2 <= written < 60
+    assert 2 <= written < 150
     done = subprocess.run(argv, cwd=tmp_path, env=child_env(), capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert f"{60 - written} frames rendered" in done.stdout and f"{written} already written" in done.stdout
+    assert f"{150 - written} frames rendered" in done.stdout and f"{written} already written" in done.stdout
+
+
+def test_xbragg_series_is_callable_and_imports_no_dask():
+    s = xbragg.series(SWEEP, frames=2)
+    assert len(s.plan) == 2 and s.render(1).shape == (16, 16)
+    assert xbragg.series.Series is type(s)
+    done = subprocess.run([sys.executable, "-c", "import sys, xbragg; print('distributed' in sys.modules)"],
+                          env=child_env(), capture_output=True, text=True)
+    assert done.stdout.strip() == "False"

@@ -16,10 +16,11 @@ from .render import RenderResult, render
 from .setup.experiment import Experiment, build_experiment
 from .setup.options import SimulationOptions
 from .tools.png import save_png
+from . import series          # callable: xbragg.series(flags, frames=N) plans a sweep (xbragg.series.series)
 
 __all__ = ["SimulationOptions", "Experiment", "build_experiment", "render", "RenderResult",
            "simulate", "options_from_flags", "XbraggError", "InputError", "OutputError", "BackendError",
-           "save_png"]
+           "save_png", "series"]
 __version__ = "0.1.0"
 
 

@@ -13,6 +13,9 @@ renders one alone or runs them all (:mod:`.run`) in this process or on a Dask cl
 """
 from __future__ import annotations
 
+import sys
+import types
+
 from ..constants import RTD
 from ..errors import InputError
 from ..setup.experiment import Experiment, build_experiment
@@ -73,3 +76,14 @@ def series(options: SimulationOptions | str | list[str], *, frames: int | None =
                     noise_seed=noise_seed, mosaic_seed=mosaic_seed, fluence_jitter=fluence_jitter,
                     identity=identity)
     return Series(exp, plan, settings=settings, cluster=cluster, formats=formats, nexus=nexus, manifest=manifest)
+
+
+class _CallableModule(types.ModuleType):
+    """This package, callable: ``xbragg.series(...)`` is :func:`series`, and ``xbragg.series.Series``
+    and the rest stay reachable as attributes."""
+
+    def __call__(self, *args, **kwargs) -> Series:
+        return series(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
