@@ -17,6 +17,7 @@ from ..outputs import hkl_cache
 from ..render import DEFAULT_MEMORY_BUDGET_BYTES
 from ..setup.experiment import build_experiment
 from ..cli.progress import progress_for
+from ..cli.report import print_notes
 from .execute import ClusterSettings, dask_available
 from .files import FrameFormats
 from .frame import RenderSettings
@@ -162,6 +163,7 @@ def build_series(argv: list[str], out: TextIO) -> tuple[Series, dict, dict]:
                               retries=own.get("--retries", 2))
     series = Series(exp, plan, settings=render_settings, cluster=cluster, formats=formats,
                     nexus=own.get("--nexus"), manifest=own.get("--manifest"), command=list(argv))
+    print_notes(list(parsed.notes) + list(exp.notes), out)
     return series, own, settings
 
 
