@@ -193,6 +193,23 @@ def test_without_dask_runs_here_with_a_note(tmp_path, monkeypatch):
     assert "pip install 'xbragg[dask]'" in out.getvalue()
 
 
+def test_gpu_frames_ask_for_the_gpu_resource(tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(execute_module, "_gpu", lambda settings: True)     # numpy frames, GPU bookkeeping
+    submitted = []
+    import distributed
+    real_submit = distributed.Client.submit
+
+    def submit(self, *args, **kwargs):
+        submitted.append(kwargs.get("resources"))
+        return real_submit(self, *args, **kwargs)
+    monkeypatch.setattr(distributed.Client, "submit", submit)
+    s = series(FLAGS, stills=3, cluster=ClusterSettings(workers=2, processes=False))
+    images = []
+    s.run(on_frame=images.append)
+    assert len(images) == 3 and submitted == [{"GPU": 1}] * 3
+
+
 def test_nexus_holds_every_frame(tmp_path):
     h5py = pytest.importorskip("h5py")
     nexus = str(tmp_path / "sweep.nxs")

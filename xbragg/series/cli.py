@@ -153,7 +153,7 @@ def build_series(argv: list[str], out: TextIO) -> tuple[Series, dict, dict]:
                     fluence_jitter=own.get("--fluence-jitter", 0.0), identity=identity)
     workers = _workers(own.get("--workers"))
     scheduler = own.get("--scheduler")
-    if (workers != 1 or scheduler) and not dask_available():
+    if not dask_available():
         if scheduler:
             raise InputError("needs dask.distributed: pip install 'xbragg[dask]'", flag="--scheduler")
         out.write("note: dask.distributed is not installed: rendering in this process; "
