@@ -29,7 +29,6 @@ import os
 import tempfile
 
 import numpy as np
-import pytest
 from hypothesis import assume, given, note
 from hypothesis import strategies as st
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 
 import numpy as np
 import pytest
 
 from format_models import convention_models, sweep, tilted_two_panel_models, unit
+from format_reading import header_values, numbers
 from xbragg.errors import InputError, OutputError
 from xbragg.io.cbf import CBF_CONVENTION, write_cbf
 from xbragg.models import Detector
@@ -28,17 +28,6 @@ def write(tmp_path, geometry="MOSFLM", image=None, **kw):
     path = tmp_path / "image_0001.cbf"
     write_cbf(path, image, beam=beam, detector=detector, goniometer=gonio, scan=SCAN, **kw)
     return path, (beam, detector, gonio, image)
-
-
-def header_values(img) -> dict[str, str]:
-    """The ``# Key value`` lines as dxtbx's FormatCBFMini splits them: first token the key."""
-    lines = img.header["_array_data.header_contents"].splitlines()
-    tokens = [line.lstrip("# ").replace("=", "").replace(":", "").split() for line in lines if line.strip()]
-    return {t[0]: " ".join(t[1:]) for t in tokens}
-
-
-def numbers(text: str) -> list[float]:
-    return [float(x) for x in re.findall(r"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?", text)]
 
 
 @pytest.mark.parametrize("geometry", ["MOSFLM", "XDS"])

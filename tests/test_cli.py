@@ -27,7 +27,7 @@ SMALL = ["-cell", "100", "100", "100", "90", "90", "90", "-default_F", "100", "-
 
 #: keys of ParsedArgs.settings that cli.main reads
 SETTINGS_KEYS = {"floatfile", "nonoise", "nopgm", "progress", "backend", "device", "dtype",
-                 "memory_budget_mib", "trace_pixel", "compile"}
+                 "memory_budget_mib", "trace_pixel", "trace_panel", "compile", "exptfile"}
 # integer, noise and PGM outputs and the noise seed
 SETTINGS_KEYS |= {"intfile", "noisefile", "pgmfile", "scale", "pgmscale", "adc", "seed"}
 # the memory limit (issue 10)
@@ -36,6 +36,8 @@ SETTINGS_KEYS |= {"memory_limit_gib"}
 SETTINGS_KEYS |= {"printout", "printout_pixel", "stol"}
 # the structure-factor cache (-dump): the command line's, not the library's (issue 11)
 SETTINGS_KEYS |= {"hkl_cache"}
+# files for processing programs: NXmx, miniCBF, the SMV ADC offset (issue 13)
+SETTINGS_KEYS |= {"nexusfile", "nexus_counts", "cbffile", "smv_adc_offset"}
 
 
 # --- help -----------------------------------------------------------------------------------

@@ -139,3 +139,16 @@ def test_models_are_built_from_python_directly():
     assert image.shape == (20, 24) and np.all(np.isfinite(image)) and image.max() > 0
     with pytest.raises(ValueError):
         Detector(())
+
+
+def test_render_detector_renders_every_panel_with_its_own_mask():
+    exp = _two_panels(build(f"-cell 50 60 70 90 90 90 {SMALL}"))
+    masks = (None, np.zeros((20, 16), dtype=bool))
+    masks[1][5:9, 3:7] = True
+    exp = dataclasses.replace(exp, mask=masks)
+    seen = []
+    first, second = xbragg.render_detector(exp, progress=lambda done, total: seen.append((done, total)))
+    np.testing.assert_array_equal(first.image, xbragg.render(exp, panel=0).image)
+    assert np.count_nonzero(second.image) <= 16 and np.all(second.image[~masks[1]] == 0)
+    assert seen[-1] == (20 * 24 + 20 * 16, 20 * 24 + 20 * 16)
+    assert exp.mask_of(0) is None and exp.mask_of(1) is masks[1]

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from format_models import convention_models, facing_panel, sweep, tilted_two_panel_models, beam as make_beam, unit
+from format_reading import text, mcstas_of, modules, nxmx_pixel_centre_mm, pixel_centre_mm, probe_pixels
 from xbragg.errors import InputError, OutputError
 from xbragg.io.mcstas import mcstas_rotation
-from xbragg.models import Detector, Goniometer, Panel
+from xbragg.models import Detector, Goniometer
 
 h5py = pytest.importorskip("h5py")
 from xbragg.io.nexus import GAP_BIT, USER_MASK_BIT, write_nexus  # noqa: E402
@@ -35,68 +36,6 @@ def write(tmp_path, name="sweep.nxs", *, geometry="MOSFLM", frames=3, **kw):
     path = tmp_path / name
     write_nexus(path, images, beam=beam, detector=detector, goniometer=gonio, scans=sweep(frames), **kw)
     return path, (beam, detector, gonio, images)
-
-
-# --- an independent reading of NXtransformations (the NeXus rules, no nxmx) ---------------------------
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _length_mm(value, units) -> float:
-    return float(value) * {"mm": 1.0, "m": 1e3, "um": 1e-3, "microns": 1e-3}[_text(units)]
-
-
-def _matrix(ds, index=0) -> np.ndarray:
-    """The 4x4 transformation of axis dataset ``ds`` at value ``index``."""
-    value = np.atleast_1d(ds[()])[index]
-    vector = np.asarray(ds.attrs["vector"], dtype=float)
-    m = np.eye(4)
-    if _text(ds.attrs["transformation_type"]) == "translation":
-        m[:3, 3] = _length_mm(value, ds.attrs["units"]) * vector
-    else:
-        assert _text(ds.attrs["units"]) in ("deg", "degree", "degrees")
-        k, a = unit(vector), np.radians(value)
-        K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-        m[:3, :3] = np.eye(3) + np.sin(a) * K + (1 - np.cos(a)) * K @ K
-    if "offset" in ds.attrs:
-        m[:3, 3] += ds.attrs["offset"]
-    return m
-
-
-def chain(f, path: str) -> np.ndarray:
-    """The product T1 T2 ... of the depends_on chain starting at ``path`` (its own transformation first)."""
-    total = np.eye(4)
-    while path != ".":
-        ds = f[path]
-        total = total @ _matrix(ds)
-        nxt = _text(ds.attrs["depends_on"])
-        path = nxt if nxt.startswith("/") or nxt == "." else ds.parent.name + "/" + nxt
-    return total
-
-
-def pixel_centre_mm(f, module, slow, fast) -> np.ndarray:
-    """Centre of pixel (slow, fast) of ``module``: dxtbx's reading (chain = corner of the first pixel)."""
-    fdir, sdir = module["fast_pixel_direction"], module["slow_pixel_direction"]
-    local = ((fast + 0.5) * _length_mm(fdir[()], fdir.attrs["units"]) * np.asarray(fdir.attrs["vector"])
-             + (slow + 0.5) * _length_mm(sdir[()], sdir.attrs["units"]) * np.asarray(sdir.attrs["vector"]))
-    assert _text(fdir.attrs["depends_on"]) == _text(sdir.attrs["depends_on"])
-    return (chain(f, _text(fdir.attrs["depends_on"])) @ np.append(local, 1.0))[:3]
-
-
-def modules(f):
-    det = f["/entry/instrument/detector"]
-    names = sorted(k for k in det if _text(det[k].attrs.get("NX_class", b"")) == "NXdetector_module")
-    return [det[k] for k in names]
-
-
-def probe_pixels(panel: Panel):
-    last_s, last_f = panel.slow_pixels - 1, panel.fast_pixels - 1
-    return [(0, 0), (0, last_f), (last_s, 0), (panel.slow_pixels // 3, 2 * panel.fast_pixels // 3)]
-
-
-def mcstas_of(beam, detector):
-    return mcstas_rotation(beam.direction, beam.polarization_axis, detector[0].slow_axis)
 
 
 # --- geometry --------------------------------------------------------------------------------------------
@@ -164,17 +103,17 @@ def test_beam_goniometer_and_scan(tmp_path):
     path, (beam, detector, gonio, _) = write(tmp_path, geometry="two-panel", frames=4)
     Q = mcstas_of(beam, detector)
     with h5py.File(path, "r") as f:
-        assert _text(f["/entry/definition"][()]) == "NXmx"
+        assert text(f["/entry/definition"][()]) == "NXmx"
         wl = f["/entry/instrument/beam/incident_wavelength"]
-        assert float(wl[()]) == pytest.approx(beam.wavelength_m * 1e10) and _text(wl.attrs["units"]) == "angstrom"
+        assert float(wl[()]) == pytest.approx(beam.wavelength_m * 1e10) and text(wl.attrs["units"]) == "angstrom"
         omega = f["/entry/sample/transformations/omega"]
-        assert _text(f["/entry/sample/depends_on"][()]) == omega.name
+        assert text(f["/entry/sample/depends_on"][()]) == omega.name
         np.testing.assert_allclose(omega.attrs["vector"], Q @ gonio.rotation_axis, atol=1e-12)
         np.testing.assert_allclose(omega[()], [10.0, 10.5, 11.0, 11.5], atol=1e-12)
         np.testing.assert_allclose(f["/entry/sample/transformations/omega_increment_set"][()], 0.5, atol=1e-12)
         np.testing.assert_allclose(f["/entry/sample/transformations/omega_end"][()], [10.5, 11.0, 11.5, 12.0])
         det = f["/entry/instrument/detector"]
-        assert _text(det["sensor_material"][()]) == "Si"
+        assert text(det["sensor_material"][()]) == "Si"
         assert float(det["sensor_thickness"][()]) == pytest.approx(0.45)
         assert float(det["frame_time"][()]) == pytest.approx(beam.exposure_s)
 
@@ -187,7 +126,7 @@ def test_spectrum_of_several_sources(tmp_path):
     write_nexus(path, images_for(detector, 1), beam=beam, detector=detector, goniometer=gonio, scans=sweep(1))
     with h5py.File(path, "r") as f:
         b = f["/entry/instrument/beam"]
-        assert _text(b["incident_wavelength"].attrs["variant"]) == "incident_wavelength_spectrum"
+        assert text(b["incident_wavelength"].attrs["variant"]) == "incident_wavelength_spectrum"
         np.testing.assert_allclose(b["incident_wavelength_spectrum"][()], [0.99, 1.0, 1.01])
         np.testing.assert_allclose(b["incident_wavelength_spectrum_weights"][()], [1.0, 3.0, 0.5])
 
@@ -248,13 +187,9 @@ def test_read_with_nxmx(tmp_path, geometry):
         assert nxdet.sensor_thickness.to("mm").magnitude == pytest.approx(0.45)
         assert entry.instruments[0].beams[0].incident_wavelength.to("angstrom").magnitude == pytest.approx(1.0)
         for module, panel in zip(sorted(nxdet.modules, key=lambda m: m.path), detector):
-            fast, slow = module.fast_pixel_direction, module.slow_pixel_direction
-            A = nxmx.get_cumulative_transformation(nxmx.get_dependency_chain(fast.depends_on))[0]
-            step_f = fast[()].to("mm").magnitude.item() * np.asarray(fast.vector)
-            step_s = slow[()].to("mm").magnitude.item() * np.asarray(slow.vector)
             for s, fi in probe_pixels(panel):
-                point = A[:3, 3] + A[:3, :3] @ ((fi + 0.5) * step_f + (s + 0.5) * step_s)
-                np.testing.assert_allclose(point, Q @ panel.pixel_centres_m(s, fi) * 1e3, rtol=0, atol=1e-6)
+                np.testing.assert_allclose(nxmx_pixel_centre_mm(nxmx, module, s, fi),
+                                           Q @ panel.pixel_centres_m(s, fi) * 1e3, rtol=0, atol=1e-6)
         axes = nxmx.get_rotation_axes(nxmx.get_dependency_chain(entry.samples[0].depends_on))
         np.testing.assert_allclose(axes.axes[0], Q @ gonio.rotation_axis, atol=1e-12)
         assert list(axes.names) == ["omega"] and axes.is_scan_axis[0]

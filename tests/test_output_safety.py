@@ -37,6 +37,8 @@ NO_CELL = ["-default_F", "100", "-distance", "100", "-lambda", "6.2", "-N", "5",
            "-noprogress"]
 BASE = ["-cell", "100", "100", "100", "90", "90", "90"] + NO_CELL
 FLOAT_BYTES = 16 * 16 * 4
+#: every output file flag; -nexus and -cbf (issue 13) follow the same rules as the reference's outputs
+OUTPUT_FLAGS = ["-floatfile", "-intfile", "-noisefile", "-pgmfile", "-nexus", "-cbf"]
 
 
 @pytest.fixture
@@ -180,7 +182,7 @@ def _block_device(directory: Path) -> Path:
 
 
 @pytest.mark.parametrize("kind", ["socket", "block device", "directory"])
-@pytest.mark.parametrize("flag", ["-floatfile", "-intfile", "-noisefile", "-pgmfile"])
+@pytest.mark.parametrize("flag", OUTPUT_FLAGS)
 def test_other_kinds_of_file_are_refused_before_rendering(work, capsys, monkeypatch, kind, flag):
     _no_render(monkeypatch)
     keep = None
@@ -226,7 +228,7 @@ def _symbolic_link(work, name):
 @pytest.mark.parametrize("in_flag, name", [("-hkl", "pattern.hkl"), ("-mat", "A.mat"),
                                            ("-sourcefile", "sources.txt"), ("-mask", "mask.img"),
                                            ("-img", "mask.img"), ("-stol", "sources.txt")])
-@pytest.mark.parametrize("out_flag", ["-floatfile", "-intfile", "-noisefile", "-pgmfile"])
+@pytest.mark.parametrize("out_flag", OUTPUT_FLAGS)
 @pytest.mark.parametrize("spelling", ["same", "dot", "hard link", "symbolic link"])
 def test_output_that_is_an_input_is_refused_before_rendering(work, capsys, monkeypatch, in_flag, name,
                                                              out_flag, spelling):
@@ -262,6 +264,14 @@ def test_two_outputs_in_one_file_are_refused(work, capsys, monkeypatch, first, s
     err = _refused(BASE + ["-floatfile", first, "-noisefile", second], capsys)
     assert "-floatfile" in err and "-noisefile" in err
     assert not (work / "x.bin").exists()
+
+
+@pytest.mark.parametrize("first, second", [("-nexus", "-floatfile"), ("-cbf", "-intfile"), ("-nexus", "-cbf")])
+def test_format_outputs_in_the_file_of_another_output_are_refused(work, capsys, monkeypatch, first, second):
+    _no_render(monkeypatch)
+    err = _refused(BASE + [first, "x.out", second, "./x.out"], capsys)
+    assert first in err and second in err and "same file" in err
+    assert not (work / "x.out").exists()
 
 
 def test_two_outputs_hard_linked_are_refused(work, capsys, monkeypatch):
@@ -324,6 +334,22 @@ def _assert_untouched(work, files, *new):
     assert _temporaries(work) == []
 
 
+def _format_outputs() -> list[str]:
+    """-nexus and -cbf when h5py and fabio are installed (the runs of this section then write them too)."""
+    flags = []
+    for module, flag, name in (("h5py", "-nexus", "new.nxs"), ("fabio", "-cbf", "new.cbf")):
+        try:
+            __import__(module)
+        except ImportError:
+            continue
+        flags += [flag, name]
+    return flags
+
+
+_FORMATS = _format_outputs()
+_FORMAT_FILES = _FORMATS[1::2]
+
+
 def test_late_failure_of_the_last_output_leaves_every_file_as_it_was(work, capsys, monkeypatch):
     """The noise image's directory stops taking files after the check (replaced by a file)."""
     files = _existing(work)
@@ -338,9 +364,9 @@ def test_late_failure_of_the_last_output_leaves_every_file_as_it_was(work, capsy
 
     monkeypatch.setattr(cli_main, "render", render_then_break_directory)
     err = _refused(BASE + ["-floatfile", "float.bin", "-intfile", "int.img", "-pgmfile", "new.pgm",
-                           "-noisefile", "noise/n.img"], capsys)
+                           "-noisefile", "noise/n.img"] + _FORMATS, capsys)
     assert "-noisefile" in err and "noise/n.img" in err
-    _assert_untouched(work, files, "new.pgm")
+    _assert_untouched(work, files, "new.pgm", *_FORMAT_FILES)
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
@@ -356,10 +382,10 @@ def test_device_that_fails_on_write_leaves_every_file_as_it_was(work, capsys):
     files = _existing(work)
     full = _char_device(work, "full")
     err = _refused(BASE + ["-floatfile", "float.bin", "-intfile", "int.img", "-pgmfile", "new.pgm",
-                           "-noisefile", str(full)], capsys)
+                           "-noisefile", str(full)] + _FORMATS, capsys)
     assert "-noisefile" in err and os.strerror(errno.ENOSPC) in err
     assert stat.S_ISCHR(os.stat(full).st_mode)
-    _assert_untouched(work, files, "new.pgm")
+    _assert_untouched(work, files, "new.pgm", *_FORMAT_FILES)
 
 
 def test_failed_rename_puts_back_the_outputs_already_renamed(work, capsys, monkeypatch):
@@ -376,16 +402,16 @@ def test_failed_rename_puts_back_the_outputs_already_renamed(work, capsys, monke
 
     monkeypatch.setattr(os, "replace", replace_failing_second)
     err = _refused(BASE + ["-floatfile", "float.bin", "-intfile", "int.img", "-pgmfile", "new.pgm",
-                           "-nonoise"], capsys)
+                           "-nonoise"] + _FORMATS, capsys)
     assert len(calls) == 2 and "-intfile" in err and os.strerror(errno.EIO) in err
-    _assert_untouched(work, files, "new.pgm")
+    _assert_untouched(work, files, "new.pgm", *_FORMAT_FILES)
 
 
 def test_success_replaces_every_output_and_leaves_no_temporary(work, capsys):
     files = _existing(work)
-    assert main(BASE + ["-floatfile", "float.bin", "-intfile", "int.img"]) == 0
+    assert main(BASE + ["-floatfile", "float.bin", "-intfile", "int.img"] + _FORMATS) == 0
     for name, data in files.items():
         assert (work / name).read_bytes() != data
-    assert all((work / name).exists() for name in ("noiseimage.img", "image.pgm"))
+    assert all((work / name).exists() for name in ("noiseimage.img", "image.pgm", *_FORMAT_FILES))
     assert _temporaries(work) == []
     assert not any(name.endswith(".old") for name in os.listdir(work))

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from .backends import BackendError
 from .errors import InputError, OutputError, XbraggError
-from .render import RenderResult, render
+from .export import write_cbf, write_nexus       # h5py and fabio are imported only when writing
+from .render import RenderResult, render, render_detector
 from .setup.experiment import Experiment, build_experiment
 from .setup.options import SimulationOptions
 from .tools.png import save_png
 from . import series          # callable: xbragg.series(flags, frames=N) plans a sweep (xbragg.series.series)
 
-__all__ = ["SimulationOptions", "Experiment", "build_experiment", "render", "RenderResult",
+__all__ = ["SimulationOptions", "Experiment", "build_experiment", "from_expt", "render", "render_detector", "RenderResult",
            "simulate", "options_from_flags", "XbraggError", "InputError", "OutputError", "BackendError",
-           "save_png", "series"]
+           "save_png", "write_nexus", "write_cbf", "series"]
 __version__ = "0.1.0"
 
 
@@ -31,10 +32,38 @@ def options_from_flags(flags: str | list[str]) -> SimulationOptions:
     return parse_args(argv).options
 
 
+def from_expt(path: str, index: int = 0, options: SimulationOptions | str | list[str] | None = None,
+              **build_kwargs) -> Experiment:
+    """The experiment ``index`` of the DIALS experiment list ``path`` (.expt), as an :class:`Experiment`.
+
+    The file places the beam, every detector panel, the goniometer, the scan and the crystal;
+    ``options`` (nanoBragg flags or :class:`SimulationOptions`) add what it does not hold:
+    cell counts (``-N``), structure factors (``-hkl``, ``-default_F``), mosaicity, fluence,
+    sampling, and may override the wavelength, polarization and scan (see
+    :mod:`xbragg.setup.placement`).  ``build_kwargs`` go to :func:`build_experiment`.
+    """
+    if options is None:
+        options = SimulationOptions()
+    elif not isinstance(options, SimulationOptions):
+        options = options_from_flags(options)
+    return build_experiment(options.updated(expt_path=str(path), expt_index=index), **build_kwargs)
+
+
 def simulate(options: SimulationOptions | str | list[str], *, backend: str = "numpy",
              device: str | None = None, dtype: str = "float64", **render_kwargs):
-    """Render one image: (spixels, fpixels) array of ``backend`` on ``device``, photons per pixel."""
+    """Render the detector: photons per pixel, arrays of ``backend`` on ``device``.
+
+    One panel: its (spixels, fpixels) image.  Several panels: one (panels, slow, fast)
+    array when every panel has the same size, else a tuple of their images.
+    """
     if not isinstance(options, SimulationOptions):
         options = options_from_flags(options)
     exp = build_experiment(options)
-    return render(exp, backend=backend, device=device, dtype=dtype, **render_kwargs).image
+    results = render_detector(exp, backend=backend, device=device, dtype=dtype, **render_kwargs)
+    images = tuple(r.image for r in results)
+    if len(images) == 1:
+        return images[0]
+    if len({tuple(image.shape) for image in images}) == 1:
+        from array_api_compat import array_namespace
+        return array_namespace(images[0]).stack(images)
+    return images

@@ -15,18 +15,24 @@ What nanoBragg does after writing the float image, reproduced byte for byte:
 Pixels outside the ROI (inclusive bounds) stay 0 in all three; pixels inside it
 that the mask skips are 0 in the float image and are converted like any other
 (the noise loop draws one deviate for each, as the reference does).
+
+Beyond the reference, for processing programs (docs/formats.md): ``-nexus`` writes
+the float image (or, with ``-nexus_counts``, the noise image) as NeXus NXmx, ``-cbf``
+the integer image as miniCBF, and ``--smv-adc-offset`` states ``-adc`` as
+``ADC_OFFSET`` in the two SMV images.  They join the same batch: all files or none.
 """
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TextIO
 
 import numpy as np
 
 from .constants import RTD
-from .errors import OutputError
+from .errors import InputError, OutputError
+from .export import experiment_cbf_bytes, experiment_nexus_bytes
 from .io.atomic import OutputBatch, check_writable, same_file_key
 from .kernel.vectors import dot3
 from .setup.detector import quoted_geometry
@@ -39,7 +45,10 @@ from .setup.random_numbers import Ran1, ShuffleTable, noise_image
 
 __all__ = ["OutputPlan", "output_plan", "INPUT_FILE_FLAGS", "hkl_cache", "input_files", "cache_outputs",
            "check_outputs", "int_image", "pgm_image", "smv_header_lines", "auto_int_scale", "auto_pgm_scale",
-           "write_outputs"]
+           "write_outputs", "check_format_outputs", "format_bytes_per_pixel", "SMV_SATURATION"]
+
+#: the largest pixel of the integer and noise images (uint16): their saturation value
+SMV_SATURATION = 65535
 
 
 @dataclass(frozen=True)
@@ -54,11 +63,18 @@ class OutputPlan:
     pgmscale: float = 0.0       # <= 0: automatic
     adc: float = 40.0
     seed: int = 0               # the noise generator starts from -seed
+    nexusfile: str | None = None
+    nexus_counts: bool = False  # NXmx holds the noise image (int32) instead of the float image
+    cbffile: str | None = None
+    smv_adc_offset: bool = False  # ADC_OFFSET=<adc> in the SMV headers
+    exptfile: str | None = None   # the experiment as a DIALS experiment list
 
 
 def output_plan(settings: dict, seed: int) -> OutputPlan:
     """The plan from the command line's settings (``seed`` when -seed is absent)."""
     d = OutputPlan()                    # the defaults, written once
+    if settings.get("nexus_counts", False) and "nexusfile" not in settings:
+        raise InputError("needs -nexus FILE: it chooses what the NXmx file holds", flag="-nexus_counts")
     return OutputPlan(
         floatfile=settings.get("floatfile", d.floatfile),
         intfile=settings.get("intfile", d.intfile),
@@ -68,12 +84,17 @@ def output_plan(settings: dict, seed: int) -> OutputPlan:
         pgmscale=float(settings.get("pgmscale", d.pgmscale)),
         adc=float(settings.get("adc", d.adc)),
         seed=int(settings.get("seed", seed)),
+        nexusfile=settings.get("nexusfile", d.nexusfile),
+        nexus_counts=bool(settings.get("nexus_counts", d.nexus_counts)),
+        cbffile=settings.get("cbffile", d.cbffile),
+        smv_adc_offset=bool(settings.get("smv_adc_offset", d.smv_adc_offset)),
+        exptfile=settings.get("exptfile", d.exptfile),
     )
 
 
 #: the command line's input file flags and the :class:`SimulationOptions` field each sets
 INPUT_FILE_FLAGS = {"-hkl": "hkl_path", "-mat": "mat_path", "-sourcefile": "sourcefile_path",
-                    "-mask": "mask_path", "-img": "img_path"}
+                    "-mask": "mask_path", "-img": "img_path", "-expt": "expt_path"}
 
 Named = tuple[str, str]     # (what names the file, e.g. "-hkl"; the path)
 
@@ -104,9 +125,35 @@ def cache_outputs(opts: SimulationOptions, settings: dict) -> list[Named]:
     return [("-dump, the structure-factor cache written for -hkl", hkl_cache(settings))]
 
 
-def _plan_outputs(plan: OutputPlan) -> list[Named]:
-    named = (("-floatfile", plan.floatfile), ("-intfile", plan.intfile), ("-noisefile", plan.noisefile),
-             ("-pgmfile", plan.pgmfile))
+def panel_file(path: str | None, panel: int, panels: int) -> str | None:
+    """The file of one panel's image: ``NAME_p00.ext``, ``NAME_p01.ext`` ... when there are
+    several panels (the panel number before the extension), ``path`` itself for one."""
+    if path is None or panels == 1:
+        return path
+    stem, ext = os.path.splitext(path)
+    return f"{stem}_p{panel:02d}{ext}"
+
+
+def panel_plan(plan: OutputPlan, panel: int, panels: int) -> OutputPlan:
+    """The outputs of one panel's image: its own file names (:func:`panel_file`) and noise
+    seed (``-seed`` + panel, so panels do not share their noise); the NXmx file, which holds
+    every panel, is left to the caller when there are several."""
+    if panels == 1:
+        return plan
+    return replace(plan, floatfile=panel_file(plan.floatfile, panel, panels),
+                   intfile=panel_file(plan.intfile, panel, panels),
+                   noisefile=panel_file(plan.noisefile, panel, panels),
+                   pgmfile=panel_file(plan.pgmfile, panel, panels),
+                   cbffile=panel_file(plan.cbffile, panel, panels), nexusfile=None, seed=plan.seed + panel)
+
+
+def _plan_outputs(plan: OutputPlan, panels: int = 1) -> list[Named]:
+    named = []
+    for panel in range(panels):
+        one = panel_plan(plan, panel, panels)
+        named += [("-floatfile", one.floatfile), ("-intfile", one.intfile), ("-noisefile", one.noisefile),
+                  ("-pgmfile", one.pgmfile), ("-cbf", one.cbffile)]
+    named += [("-nexus", plan.nexusfile), ("--write-expt", plan.exptfile)]
     return [(flag, path) for flag, path in named if path is not None]
 
 
@@ -116,16 +163,18 @@ def _label(name: str, path: str, defaults: dict[str, str]) -> str:
     return f"{name} ({path}{note})"
 
 
-def check_outputs(plan: OutputPlan, inputs: Sequence[Named] = (), caches: Sequence[Named] = ()) -> None:
+def check_outputs(plan: OutputPlan, inputs: Sequence[Named] = (), caches: Sequence[Named] = (),
+                  panels: int = 1) -> None:
     """Fail before rendering when an output cannot be written or would destroy a file the run uses.
 
     Each output of ``plan`` must be writable (:func:`~xbragg.io.atomic.check_writable`),
     and no two of the outputs and ``caches`` (other files the run writes) nor any of
     them and ``inputs`` may be one file, however named (``./x`` and ``x``, a link,
     a hard link); a character device such as ``/dev/null`` may be named more than
-    once.  The :class:`OutputError` names the flag, or both flags.
+    once.  The :class:`OutputError` names the flag, or both flags.  ``panels``: the
+    detector's panel count (each panel's image has its own files, :func:`panel_plan`).
     """
-    outputs = _plan_outputs(plan)
+    outputs = _plan_outputs(plan, panels)
     for flag, path in outputs:
         check_writable(path, flag=flag)
     defaults = dict(_plan_outputs(OutputPlan()))
@@ -140,6 +189,36 @@ def check_outputs(plan: OutputPlan, inputs: Sequence[Named] = (), caches: Sequen
             if key is not None and key == source_key:
                 raise OutputError(f"{_label(name, path, defaults)} and {source} ({source_path}) are the same "
                                   "file: the output would overwrite the input")
+
+
+def check_format_outputs(exp, plan: OutputPlan) -> None:
+    """Fail before rendering when -nexus or -cbf cannot be written for this experiment: the
+    package is missing, or the format cannot state the geometry (:class:`InputError`)."""
+    if plan.nexusfile is not None:
+        from .io.nexus import check_nexus
+        try:
+            check_nexus(exp.detector)
+        except InputError as exc:
+            raise InputError(exc.detail, flag="-nexus") from None
+    if plan.cbffile is not None:
+        from .io.cbf import check_cbf
+        try:
+            check_cbf(exp.beam, exp.detector, exp.goniometer,
+                      instead="give -nexus FILE instead: NXmx states every vector")
+        except InputError as exc:
+            raise InputError(exc.detail, flag="-cbf") from None
+
+
+#: peak bytes per detector pixel of building an NXmx or miniCBF file in memory, measured with
+#: tracemalloc on a 2048x2048 image of random values (17.0 for float NXmx, 14.0 for counts,
+#: 13.0 for miniCBF): the copy into the data array, the mask, the compressed file and its bytes
+_FORMAT_BYTES_PER_PIXEL = {"nexus": 18, "cbf": 14}
+
+
+def format_bytes_per_pixel(plan: OutputPlan) -> int:
+    """Memory per detector pixel that the plan's -nexus and -cbf files add to a run's outputs."""
+    return ((_FORMAT_BYTES_PER_PIXEL["nexus"] if plan.nexusfile is not None else 0)
+            + (_FORMAT_BYTES_PER_PIXEL["cbf"] if plan.cbffile is not None else 0))
 
 
 def _roi_mask(shape: tuple[int, int], roi: tuple[int, int, int, int]) -> np.ndarray:
@@ -195,15 +274,16 @@ def pgm_image(image32: np.ndarray, roi: tuple[int, int, int, int], scale: float)
     return out
 
 
-def smv_header_lines(exp, *, noise: bool = False) -> list:
+def smv_header_lines(exp, *, noise: bool = False, panel: int = 0) -> list:
     """Header items after SIZE2, in the reference's order and number formats.
 
     The reference writes ``DENZO_X_BEAM`` as ``(Sbeam - 0.0*pixel)`` in the
     integer image and ``(Sbeam + 0.0*pixel)`` in the noise image; kept (they
     differ only for a -0 beam position).
     """
-    panel = exp.panel
-    quoted = quoted_geometry(panel, exp.beam.direction, exp.detector_setup)
+    setup = exp.detector_setup if panel == 0 else None      # the nanoBragg recipe placed panel 0
+    panel = exp.detector[panel]
+    quoted = quoted_geometry(panel, exp.beam.direction, setup)
     Xbeam, Ybeam = quoted.beam_xy_m
     Fbeam, Sbeam = quoted.beam_fs_m
     g = format_g
@@ -233,24 +313,31 @@ def smv_header_lines(exp, *, noise: bool = False) -> list:
 
 
 def write_outputs(exp, image32: np.ndarray, stats, plan: OutputPlan, out: TextIO,
-                  batch: OutputBatch | None = None) -> None:
-    """Write the integer, PGM and noise images as the reference does, printing its lines.
+                  batch: OutputBatch | None = None, *, panel: int = 0) -> np.ndarray | None:
+    """Write the integer, PGM and noise images of ``panel`` as the reference does, printing its
+    lines, and the -cbf and -nexus files the plan names; returns the noise image when one
+    was drawn (-noisefile or -nexus_counts), else ``None``.
 
     With ``batch``, the files are added to it and appear when the caller commits
     it (the command line commits the float image and these together); without,
-    the three are written here as one batch: all, or none.
+    they are written here as one batch: all, or none.
     """
     if batch is None:
         with OutputBatch() as own:
-            write_outputs(exp, image32, stats, plan, out, own)
+            noisy = write_outputs(exp, image32, stats, plan, out, own, panel=panel)
             own.commit()
-        return
-    roi = exp.roi_bounds                # the same clipped region as the render and the statistics
+        return noisy
+    roi = exp.roi_bounds_of(panel)      # the same clipped region as the render and the statistics
     scale = auto_int_scale(plan.scale, stats.max_I)
     out.write(f"intfile_scale = {format_g(scale)}\n")
+    adc_offset = plan.adc if plan.smv_adc_offset else None
     ints = int_image(image32, roi, scale, plan.adc)
     out.write(f"writing {plan.intfile} as 2-byte integers\n")
-    batch.add(plan.intfile, smv_bytes(ints, smv_header_lines(exp)), flag="-intfile")
+    batch.add(plan.intfile, smv_bytes(ints, smv_header_lines(exp, panel=panel), adc_offset=adc_offset),
+              flag="-intfile")
+    if plan.cbffile is not None:
+        out.write(f"writing {plan.cbffile} as miniCBF, the integer image\n")
+        batch.add(plan.cbffile, experiment_cbf_bytes(ints, exp, saturation=SMV_SATURATION), flag="-cbf")
     del ints
     if plan.pgmfile is not None:
         pgm_scale = auto_pgm_scale(plan.pgmscale, scale, stats.rmsd)
@@ -258,10 +345,47 @@ def write_outputs(exp, image32: np.ndarray, stats, plan: OutputPlan, out: TextIO
         pixels = pgm_image(image32, roi, pgm_scale)
         out.write(f"writing {plan.pgmfile} as 1-byte integers\n")
         batch.add(plan.pgmfile, pgm_bytes(pixels, pgm_scale), flag="-pgmfile")
-    if plan.noisefile is not None:
+    noisy = None
+    if plan.noisefile is not None or plan.nexus_counts:
         # the noise seed is its own stream on the shared shuffle table left by set-up
         gen = Ran1(-plan.seed, ShuffleTable.from_snapshot(exp.random_table))
         noisy, photons, overloads = noise_image(image32, roi, plan.adc, gen)
         out.write(f"{format_f(photons, 0)} photons on noise image ({overloads} overloads)\n")
-        out.write(f"writing {plan.noisefile} as 2-byte integers\n")
-        batch.add(plan.noisefile, smv_bytes(noisy, smv_header_lines(exp, noise=True)), flag="-noisefile")
+        if plan.noisefile is not None:
+            out.write(f"writing {plan.noisefile} as 2-byte integers\n")
+            batch.add(plan.noisefile, smv_bytes(noisy, smv_header_lines(exp, noise=True, panel=panel),
+                                                adc_offset=adc_offset), flag="-noisefile")
+        if plan.nexusfile is not None and plan.nexus_counts:
+            out.write(f"writing {plan.nexusfile} as NeXus NXmx, the noise image as 4-byte integers\n")
+            batch.add(plan.nexusfile, experiment_nexus_bytes(noisy, exp, counts=True, saturation=SMV_SATURATION),
+                      flag="-nexus")
+    if plan.nexusfile is not None and not plan.nexus_counts:
+        out.write(f"writing {plan.nexusfile} as NeXus NXmx, 4-byte floats\n")
+        batch.add(plan.nexusfile, experiment_nexus_bytes(image32, exp), flag="-nexus")
+    return noisy
+
+
+def write_detector_nexus(exp, images: list, plan: OutputPlan, out: TextIO, batch: OutputBatch) -> None:
+    """Add the one NXmx file of a multi-panel detector (every panel's float or noise image) to ``batch``."""
+    if plan.nexus_counts:
+        out.write(f"writing {plan.nexusfile} as NeXus NXmx, every panel's noise image as 4-byte integers\n")
+        data = experiment_nexus_bytes(images, exp, counts=True, saturation=SMV_SATURATION)
+    else:
+        out.write(f"writing {plan.nexusfile} as NeXus NXmx, every panel's image as 4-byte floats\n")
+        data = experiment_nexus_bytes(images, exp)
+    batch.add(plan.nexusfile, data, flag="-nexus")
+
+
+def write_expt_file(exp, plan: OutputPlan, out: TextIO, batch: OutputBatch) -> None:
+    """Add the experiment list of ``exp`` to ``batch``, pointing at the image DIALS can read
+    (the -nexus file, else -cbf, else the SMV -intfile), with a warning line for each thing the
+    file cannot hold."""
+    from .io.expt import experiment_list_bytes
+    panels = len(exp.detector)
+    template = plan.nexusfile or panel_file(plan.cbffile, 0, panels) or panel_file(plan.intfile, 0, panels)
+    entry = exp.to_expt(template=template)
+    data, warnings = experiment_list_bytes([entry])
+    for warning in warnings:
+        out.write(f"WARNING: --write-expt: {warning}\n")
+    out.write(f"writing {plan.exptfile} as a DIALS experiment list\n")
+    batch.add(plan.exptfile, data, flag="--write-expt")

@@ -60,6 +60,7 @@ class PixelPrintout:
         if exp.phi_carryover:
             self.carried_cells = exp.carried_cells.reshape(-1, 3, 3)
             self.first_pass_cells = exp.first_pass_cells.reshape(-1, 3, 3)
+        self.mask = exp.mask_of(0)
         self.polar_kept = 0.0            # polarization of the last kept source (-oversample_polar)
 
     def tile(self, record: dict, spix, fpix) -> None:
@@ -67,7 +68,7 @@ class PixelPrintout:
         r = {k: to_numpy(v) for k, v in record.items()
              if v is not None and not isinstance(v, (tuple, list, dict))}
         for p, (s, f) in enumerate(zip(to_numpy(spix).tolist(), to_numpy(fpix).tolist())):
-            if self.exp.mask is not None and not self.exp.mask[s, f]:
+            if self.mask is not None and not self.mask[s, f]:
                 continue                 # the reference skips masked pixels before any of this
             self._follow(r, p)
             if self.pixel is None or self.pixel == (f, s):

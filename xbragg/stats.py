@@ -69,3 +69,20 @@ def image_stats(image32: np.ndarray, roi: tuple[int, int, int, int], mask: np.nd
     rmsd = math.sqrt(dev2 / ((m if m > 1 else 2) - 1))
     return ImageStats(max_I=max_I, max_I_x_m=max_x, max_I_y_m=max_y, mean=mean, rms=rms, rmsd=rmsd,
                       rendered_pixels=n)
+
+
+def detector_stats(images32: list[np.ndarray], rois: list[tuple[int, int, int, int]],
+                   masks: list[np.ndarray | None]) -> ImageStats:
+    """:func:`image_stats` over the rendered regions of every panel together (max_I's position is not
+    meaningful across panels and is 0)."""
+    values, used = [], []
+    for image, (x0, x1, y0, y1), mask in zip(images32, rois, masks):
+        block = image[y0:y1 + 1, x0:x1 + 1]
+        values.append(block.reshape(-1))
+        used.append(np.ones(block.size, dtype=bool) if mask is None
+                    else np.asarray(mask[y0:y1 + 1, x0:x1 + 1], dtype=bool).reshape(-1))
+    row = np.concatenate(values)[None, :]
+    stats = image_stats(row, (0, row.shape[1] - 1, 0, 0), np.concatenate(used)[None, :],
+                        pixel_size_m=0.0, oversample=1)
+    return ImageStats(max_I=stats.max_I, max_I_x_m=0.0, max_I_y_m=0.0, mean=stats.mean, rms=stats.rms,
+                      rmsd=stats.rmsd, rendered_pixels=stats.rendered_pixels)

@@ -31,14 +31,15 @@ def _vec(v) -> str:
     return " ".join(_num(x) for x in np.asarray(v).ravel())
 
 
-def trace_lines(exp: Experiment, record: dict, slow: int, fast: int) -> list[str]:
-    """``TRACE_PY`` lines for the pixel recorded by ``render(..., trace_pixel=(slow, fast))``."""
+def trace_lines(exp: Experiment, record: dict, slow: int, fast: int, *, panel: int = 0) -> list[str]:
+    """``TRACE_PY`` lines for the pixel recorded by ``render(..., trace_pixel=(slow, fast), panel=panel)``."""
     r = {k: (to_numpy(v) if v is not None and not isinstance(v, (tuple, list, dict)) else v)
          for k, v in record.items()}
     parts = record.get("F_latt_parts")
     parts = None if parts is None else [to_numpy(p) for p in parts]
-    panel, cr = exp.panel, exp.crystal
-    lines: list[str] = [f"TRACE_PY_CONFIG: tracing pixel (spixel={slow}, fpixel={fast})"]
+    where = f"panel={panel}, " if len(exp.detector) > 1 else ""
+    panel, cr = exp.detector[panel], exp.crystal
+    lines: list[str] = [f"TRACE_PY_CONFIG: tracing pixel ({where}spixel={slow}, fpixel={fast})"]
 
     def out(key: str, value: str) -> None:
         lines.append(f"{PREFIX}: {key} {value}")

@@ -27,8 +27,9 @@ def namespace(backend: str):
     if backend not in BACKENDS:
         raise BackendError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if backend == "numpy":
-        import array_api_compat.numpy as xp
-        return xp
+        # NumPy 2.1 and later implement the standard in their own namespace; array_api_compat's
+        # wrapper of it costs a tenth of a second of imports (it loads f2py, testing, ma, ...)
+        return np
     try:
         importlib.import_module(backend)
     except ImportError as exc:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..constants import HC_EV_A
+from ..errors import InputError
 from ..io.hkl import FDUMP_NAME
 from ..setup.options import SimulationOptions
 
@@ -110,7 +111,12 @@ def _cell(opts, settings, values):
 
 
 def _trace_pixel(opts, settings, values):
-    settings["trace_pixel"] = (int(values[0]), int(values[1]))
+    if len(values) == 1:
+        raise InputError("expects SLOW FAST, or PANEL SLOW FAST for a detector of several panels",
+                         flag="-trace_pixel")
+    *panel, slow, fast = (int(v) for v in values)
+    settings["trace_pixel"] = (slow, fast)
+    settings["trace_panel"] = panel[0] if panel else 0
 
 
 def _N(opts, settings, values):
@@ -354,6 +360,11 @@ FLAGS: tuple[Flag, ...] = (
     Flag(("-mask",), 1, P, "SMV image: pixels that are 0 are not rendered; header sets the geometry",
          apply=_set("mask_path"), group="detector"),
     Flag(("-img",), 1, P, "SMV image whose header sets the geometry", apply=_set("img_path"), group="detector"),
+    Flag(("-expt",), 1, P, "DIALS experiment list (.expt): beam, every detector panel, goniometer, scan and "
+         "crystal orientation and cell; sampling, size, mosaicity and F flags still apply",
+         apply=_set("expt_path"), group="detector"),
+    Flag(("-expt_index",), 1, I, "which experiment of the -expt list", "", "0", apply=_set("expt_index"),
+         minimum=0, group="detector"),
     Flag(("-dmin",), 1, F, "skip scattering beyond this resolution", "A", "0", apply=_set("dmin_m", 1e-10),
          minimum=0, group="detector"),
     # --- output files and console lines -------------------------------------------------------
@@ -368,6 +379,19 @@ FLAGS: tuple[Flag, ...] = (
          "turns -nonoise off)", "", "noiseimage.img", apply=_outputs("noisefile", "nonoise"), group="output"),
     Flag(("-pgmfile", "-pgmimage"), 1, P, "8-bit PGM image (written unless -nopgm; turns -nopgm off)", "",
          "image.pgm", apply=_outputs("pgmfile", "nopgm"), group="output"),
+    Flag(("-nexus",), 1, P, "NeXus NXmx file (HDF5) of the float image and the geometry, for DIALS (needs "
+         "h5py; docs/formats.md)", "", "none", apply=_setting("nexusfile"), group="output"),
+    Flag(("-nexus_counts",), 0, V, "-nexus holds the noise image (int32 counts, -adc included, as "
+         "-noisefile) instead of the float image", default="off: the float image",
+         apply=_setting("nexus_counts", True), group="output"),
+    Flag(("--write-expt",), 1, P, "the simulated experiment as a DIALS experiment list (.expt), pointing at the "
+         "-nexus, -cbf or -intfile image", "", "none", apply=_setting("exptfile"), group="output"),
+    Flag(("-cbf",), 1, P, "miniCBF file of the integer image (the -intfile pixels) with a Pilatus-style "
+         "header, for XDS; only for one flat panel normal to the beam with the spindle along the fast axis "
+         "(MOSFLM, XDS), else use -nexus (needs fabio)", "", "none", apply=_setting("cbffile"), group="output"),
+    Flag(("--smv-adc-offset",), 0, V, "state -adc as ADC_OFFSET in the -intfile and -noisefile headers, so "
+         "that readers need not guess it", default="off: the reference's bytes",
+         apply=_setting("smv_adc_offset", True), group="output"),
     Flag(("-scale",), 1, F, "scale of the integer image (0 or less: automatic)", "", "55000/max_I",
          apply=_setting("scale"), group="output"),
     Flag(("-pgmscale",), 1, F, "scale of the PGM image (0 or less: automatic; turns -nopgm off)", "",
@@ -376,7 +400,8 @@ FLAGS: tuple[Flag, ...] = (
          group="output"),
     Flag(("-seed",), 1, "seed", "random seed of the noise image (the generator starts from -value, as the "
          "reference)", "", "the clock", apply=_setting("seed"), group="output"),
-    Flag(("-trace_pixel",), 2, I, "print the scaling chain of pixel (slow, fast) as TRACE_PY lines", "pixels",
+    Flag(("-trace_pixel",), -3, I, "print the scaling chain of pixel SLOW FAST (PANEL SLOW FAST for a detector of "
+         "several panels) as TRACE_PY lines", "pixels",
          "none", apply=_trace_pixel, minimum=0, group="output"),
     Flag(("-printout",), 0, V, "print every rendered pixel's values in the reference's layout (stol, "
          "position, hkl, F_cell, F_latt, I, polar, omega, capture fraction, pixel, cell)",

@@ -12,12 +12,13 @@ from ..io.atomic import OutputBatch
 from ..io.rawfloat import float_image_bytes
 from ..io.stol import STOL_SCALE_PER_M, read_stol_file
 from ..memory import OUTPUT_BYTES_PER_PIXEL, default_memory_limit_bytes
-from ..outputs import cache_outputs, check_outputs, hkl_cache, input_files, output_plan, write_outputs
+from ..outputs import (cache_outputs, check_format_outputs, check_outputs, format_bytes_per_pixel, hkl_cache,
+                       input_files, output_plan, panel_plan, write_detector_nexus, write_expt_file, write_outputs)
 from ..printout import PixelPrintout
 from ..render import DEFAULT_MEMORY_BUDGET_BYTES, check_render_memory, render, render_memory_bytes
 from ..setup.experiment import build_experiment
 from ..setup.random_numbers import clock_seed
-from ..stats import image_stats
+from ..stats import detector_stats, image_stats
 from ..trace import trace_lines
 from .parse import SUBCOMMANDS, help_text, parse_args
 from .progress import progress_for
@@ -64,6 +65,13 @@ def _check_finite(image32: np.ndarray, exp, c_parity: bool) -> None:
     sys.stderr.write(f"xbragg: warning: {message}; written anyway, as the reference does (--c-parity)\n")
 
 
+def _counted_from(progress, before: int, total: int):
+    """``progress`` for one panel's render: its pixels counted after ``before`` of ``total``."""
+    if progress is None:
+        return None
+    return lambda done, _panel_total: progress(before + done, total)
+
+
 def run(argv: list[str], out=None) -> int:
     """Run the command line on ``argv`` (without the program name); returns the exit status."""
     out = out or sys.stdout
@@ -96,50 +104,81 @@ def run(argv: list[str], out=None) -> int:
     # the reference's cache: written after -hkl is read, read in its place without -hkl
     exp = build_experiment(options, explicit=parsed.explicit, memory_limit_bytes=limit,
                            hkl_cache=hkl_cache(settings))
+    # a -nexus or -cbf the format cannot hold (or whose package is missing) is refused now
+    check_format_outputs(exp, plan)
+    panels = len(exp.detector)
+    if panels > 1:
+        # each panel's image has its own files: checked again under their own names
+        check_outputs(plan, inputs=input_files(options, settings), caches=cache_outputs(options, settings),
+                      panels=panels)
     budget = int(settings.get("memory_budget_mib", DEFAULT_MEMORY_BUDGET_BYTES / 2**20) * 2**20)
     dtype = settings.get("dtype", "float64")
-    # the outputs need the whole detector's image, whatever the -roi; this covers the render's
+    # the outputs need the whole detector's images, whatever the -roi; this covers the render's
     # own estimate, so render() is given no limit to check again
-    needed = (render_memory_bytes(exp, dtype, budget)
-              + OUTPUT_BYTES_PER_PIXEL * exp.panel.fast_pixels * exp.panel.slow_pixels)
+    pixels = sum(p.fast_pixels * p.slow_pixels for p in exp.detector)
+    needed = (max(render_memory_bytes(exp, dtype, budget, panel) for panel in range(panels))
+              + (OUTPUT_BYTES_PER_PIXEL + format_bytes_per_pixel(plan)) * pixels)
     check_render_memory(needed, limit, exp, "the image and output files", "--memory-limit")
+    trace_panel = settings.get("trace_panel", 0)
+    if not 0 <= trace_panel < panels:
+        raise InputError(f"panel {trace_panel} does not exist: the detector has {panels} "
+                         f"(0 to {panels - 1})", flag="-trace_pixel")
     print_setup(exp, out)
     print_notes(notes + list(exp.notes), out)
     printout = None
     if settings.get("printout"):
         printout = PixelPrintout(exp, out.write, settings.get("printout_pixel"))
-    # an overflowing intensity is reported below, once, instead of NumPy's warnings
-    with np.errstate(over="ignore", invalid="ignore"):
-        result = render(exp, backend=settings.get("backend", "numpy"), device=settings.get("device"),
-                        dtype=dtype, memory_budget_bytes=budget,
-                        progress=progress_for(settings.get("progress", True)),
-                        trace_pixel=settings.get("trace_pixel"),
-                        compile={"on": True, "off": False}.get(settings.get("compile", "auto")),
-                        record_tile=None if printout is None else printout.tile)
-    if settings.get("trace_pixel") is not None:
-        slow, fast = settings["trace_pixel"]
-        if result.trace is None:
-            out.write(f"WARNING: -trace_pixel {slow} {fast} is outside the rendered region; no trace\n")
-        else:
-            out.write("\n".join(trace_lines(exp, result.trace, slow, fast)) + "\n")
-    if result.interpolation_fell_back:
-        h, k, l = result.fallback_hkl
-        out.write(f"WARNING: out of range for three point interpolation: h,k,l: {h:g},{k:g},{l:g}\n"
-                  "WARNING: further warnings will not be printed! \n")
-    with np.errstate(over="ignore"):
-        image32 = to_numpy(result.image).astype(np.float32)
-    del result                      # the working-precision image is no longer needed
-    _check_finite(image32, exp, options.c_parity)
+    progress = progress_for(settings.get("progress", True))
+    totals = [exp.roi_pixels_of(panel) for panel in range(panels)]
+    images32 = []
+    for panel in range(panels):
+        trace_pixel = settings.get("trace_pixel") if panel == trace_panel else None
+        panel_progress = _counted_from(progress, sum(totals[:panel]), sum(totals))
+        # an overflowing intensity is reported below, once, instead of NumPy's warnings
+        with np.errstate(over="ignore", invalid="ignore"):
+            result = render(exp, backend=settings.get("backend", "numpy"), device=settings.get("device"),
+                            dtype=dtype, memory_budget_bytes=budget, progress=panel_progress,
+                            trace_pixel=trace_pixel, panel=panel,
+                            compile={"on": True, "off": False}.get(settings.get("compile", "auto")),
+                            record_tile=None if printout is None or panel > 0 else printout.tile)
+        if trace_pixel is not None:
+            slow, fast = trace_pixel
+            where = f"{panel} {slow} {fast}" if panels > 1 else f"{slow} {fast}"
+            if result.trace is None:
+                out.write(f"WARNING: -trace_pixel {where} is outside the rendered region; no trace\n")
+            else:
+                out.write("\n".join(trace_lines(exp, result.trace, slow, fast, panel=panel)) + "\n")
+        if result.interpolation_fell_back:
+            h, k, l = result.fallback_hkl
+            out.write(f"WARNING: out of range for three point interpolation: h,k,l: {h:g},{k:g},{l:g}\n"
+                      "WARNING: further warnings will not be printed! \n")
+        with np.errstate(over="ignore"):
+            images32.append(to_numpy(result.image).astype(np.float32))
+        del result                      # the working-precision image is no longer needed
+        _check_finite(images32[-1], exp, options.c_parity)
     # only an overflowed image written under --c-parity (reported above) gets here with inf
     # pixels; its statistics and integer images are computed as the reference's, quietly
     with np.errstate(over="ignore", invalid="ignore"), OutputBatch() as batch:
-        stats = image_stats(image32, exp.roi_bounds, exp.mask, pixel_size_m=exp.panel.pixel_size_m,
-                            oversample=exp.oversample)
-        # every output is staged, then all are put in place together: a late failure leaves none
-        out.write(f"writing {plan.floatfile} as {image32.size} 4-byte floats\n")
-        batch.add(plan.floatfile, float_image_bytes(image32), flag="-floatfile")
-        print_stats(stats, out)
-        write_outputs(exp, image32, stats, plan, out, batch)
+        noise_images = []
+        for panel, image32 in enumerate(images32):
+            one = panel_plan(plan, panel, panels)
+            stats = image_stats(image32, exp.roi_bounds_of(panel), exp.mask_of(panel),
+                                pixel_size_m=exp.detector[panel].pixel_size_m, oversample=exp.oversample)
+            # every output is staged, then all are put in place together: a late failure leaves none
+            if panels > 1:
+                out.write(f"panel {panel} ({exp.detector[panel].name or 'unnamed'}):\n")
+            out.write(f"writing {one.floatfile} as {image32.size} 4-byte floats\n")
+            batch.add(one.floatfile, float_image_bytes(image32), flag="-floatfile")
+            print_stats(stats, out)
+            noise_images.append(write_outputs(exp, image32, stats, one, out, batch, panel=panel))
+        if panels > 1:
+            out.write("all panels:\n")
+            print_stats(detector_stats(images32, [exp.roi_bounds_of(i) for i in range(panels)],
+                                       [exp.mask_of(i) for i in range(panels)]), out)
+            if plan.nexusfile is not None:
+                write_detector_nexus(exp, noise_images if plan.nexus_counts else images32, plan, out, batch)
+        if plan.exptfile is not None:
+            write_expt_file(exp, plan, out, batch)
         batch.commit()
     return 0
 

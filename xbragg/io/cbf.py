@@ -31,7 +31,7 @@ from xbragg.io.atomic import atomic_write_bytes, refuse_inputs
 if TYPE_CHECKING:     # xbragg.models imports xbragg.io (HKL tables): no import cycle at run time
     from xbragg.models import Beam, Detector, Goniometer, Scan
 
-__all__ = ["write_cbf", "cbf_header_lines", "CBF_CONVENTION"]
+__all__ = ["write_cbf", "cbf_bytes", "cbf_header_lines", "check_cbf", "CBF_CONVENTION"]
 
 CBF_CONVENTION = "GENERIC_MINI"
 _INT32_MAX = np.iinfo(np.int32).max
@@ -45,9 +45,13 @@ def _misaligned(a, b) -> bool:
     return not (float(a @ b) > 0.0 and float(np.linalg.norm(np.cross(a, b))) < _ALIGNED)
 
 
-def _check_geometry(beam: Beam, detector: Detector, goniometer: Goniometer) -> None:
+#: what the refusals of a geometry suggest instead, for library callers
+_NXMX_INSTEAD = "write NXmx (xbragg.io.nexus.write_nexus), which states every vector"
+
+
+def _check_geometry(beam: Beam, detector: Detector, goniometer: Goniometer, instead: str = _NXMX_INSTEAD) -> None:
     """:class:`InputError` unless a lab rotation maps the geometry onto a miniCBF's."""
-    see = "; write NXmx (xbragg.io.nexus.write_nexus), which states every vector"
+    see = f"; {instead}"
     if len(detector) != 1:
         raise InputError(f"miniCBF holds one panel, the detector has {len(detector)}{see}")
     panel = detector[0]
@@ -114,13 +118,27 @@ def _counts(image, shape: tuple[int, int]) -> np.ndarray:
     return np.ascontiguousarray(data, dtype=np.int32)
 
 
-def cbf_bytes(image, *, beam: Beam, detector: Detector, goniometer: Goniometer, scan: Scan,
-              saturation: int | None = None) -> bytes:
-    """The miniCBF file :func:`write_cbf` writes, as bytes."""
+def _cbf_image_class():
     try:
         from fabio.cbfimage import CbfImage
     except ImportError:
         raise InputError("writing miniCBF needs fabio: pip install fabio") from None
+    return CbfImage
+
+
+def check_cbf(beam: Beam, detector: Detector, goniometer: Goniometer, *, instead: str = _NXMX_INSTEAD) -> None:
+    """:class:`InputError` unless a miniCBF can be written for these models here: fabio
+    importable and a geometry the header can state.  The message of a geometry refused ends
+    with ``instead`` (by default it points at :func:`xbragg.io.nexus.write_nexus`).  Cheap:
+    callers run it before rendering."""
+    _cbf_image_class()
+    _check_geometry(beam, detector, goniometer, instead)
+
+
+def cbf_bytes(image, *, beam: Beam, detector: Detector, goniometer: Goniometer, scan: Scan,
+              saturation: int | None = None) -> bytes:
+    """The miniCBF file :func:`write_cbf` writes, as bytes."""
+    CbfImage = _cbf_image_class()
     lines = cbf_header_lines(beam=beam, detector=detector, goniometer=goniometer, scan=scan,
                              saturation=saturation)
     data = _counts(image, detector[0].shape)

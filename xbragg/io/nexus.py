@@ -43,7 +43,7 @@ from xbragg.io.mcstas import mcstas_rotation
 if TYPE_CHECKING:     # xbragg.models imports xbragg.io (HKL tables): no import cycle at run time
     from xbragg.models import Beam, Detector, Goniometer, Panel, Scan
 
-__all__ = ["write_nexus", "nexus_bytes", "GAP_BIT", "USER_MASK_BIT"]
+__all__ = ["write_nexus", "nexus_bytes", "check_nexus", "GAP_BIT", "USER_MASK_BIT"]
 
 #: NXdetector pixel_mask bits: 0 "gap (pixel with no sensor)", 8 "user defined mask"
 GAP_BIT = 1 << 0
@@ -142,6 +142,13 @@ def _check_panels(detector: Detector) -> None:
     if len(sensors) > 1:
         raise InputError(f"the panels have different sensors {sorted(sensors)}: NXdetector holds one "
                          "sensor_material and sensor_thickness")
+
+
+def check_nexus(detector: Detector) -> None:
+    """:class:`InputError` unless NXmx can be written for ``detector`` here: h5py importable,
+    flat panels, one sensor.  Cheap: callers run it before rendering."""
+    _h5py()
+    _check_panels(detector)
 
 
 def _axis(group, name: str, value, *, kind: str, vector, units: str, depends_on: str):

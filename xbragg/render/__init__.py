@@ -22,7 +22,7 @@ from .inputs import kernel_inputs
 from .plan import DEFAULT_MEMORY_BUDGET_BYTES, check_render_memory, plan_tiles, render_memory_bytes
 
 __all__ = ["DEFAULT_MEMORY_BUDGET_BYTES", "RenderResult", "check_render_memory", "kernel_inputs", "render",
-           "render_memory_bytes"]
+           "render_detector", "render_memory_bytes"]
 
 
 @dataclass
@@ -103,3 +103,23 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     image = assemble(pieces, plan, *shape, xp)
     return RenderResult(image=image, interpolation_fell_back=fell_back_at is not None,
                         fallback_hkl=fell_back_at, tiles=tiles, trace=record)
+
+
+def render_detector(exp: Experiment, *, progress: Callable[[int, int], None] | None = None,
+                    **render_kwargs) -> tuple[RenderResult, ...]:
+    """Render every panel of ``exp.detector``, one :func:`render` each (tiles never span panels).
+
+    ``progress(done_pixels, total_pixels)`` counts over all panels.  The interpolation
+    fall-back and the phi carry-over, which depend on which pixel comes first, run per
+    panel in its own raster order.  ``render_kwargs`` as for :func:`render` (not ``panel``).
+    """
+    totals = [exp.roi_pixels_of(i) for i in range(len(exp.detector))]
+    results = []
+    for index in range(len(exp.detector)):
+        done_before = sum(totals[:index])
+
+        def panel_progress(done, _total, _base=done_before):
+            progress(_base + done, sum(totals))
+        results.append(render(exp, panel=index, progress=None if progress is None else panel_progress,
+                              **render_kwargs))
+    return tuple(results)

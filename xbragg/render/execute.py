@@ -26,8 +26,9 @@ def tile_arrays(exp: Experiment, plan: TilePlan, start: int, stop: int, xp, devi
     spix_np = plan.y0 + idx // plan.nx
     fpix_np = plan.x0 + idx % plan.nx
     valid = None
-    if exp.mask is not None:
-        valid = xp.asarray(exp.mask[spix_np, fpix_np], device=device)
+    mask = exp.mask_of(plan.panel)
+    if mask is not None:
+        valid = xp.asarray(mask[spix_np, fpix_np], device=device)
     return xp.asarray(spix_np, device=device), xp.asarray(fpix_np, device=device), valid
 
 

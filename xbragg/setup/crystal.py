@@ -6,13 +6,15 @@ adds those once they are drawn and read.
 from __future__ import annotations
 
 import math
-import array_api_compat.numpy as npx
+from dataclasses import replace
+
+import numpy as npx
 import numpy as np
 
 from ..constants import RTD
 from ..errors import InputError
 from ..io.matrix import read_mosflm_matrix
-from ..kernel.vectors import dot3
+from ..kernel.vectors import cross3, dot3
 from ..models import Crystal
 from .geometry import magnitude, misset, orientation_map, real_from_reciprocal, reciprocal_from_cell
 from .options import SimulationOptions
@@ -108,6 +110,40 @@ def _build_crystal(opts: SimulationOptions, wavelength_m: float, *,
         raise InputError("the orientation matrix is singular (zero reciprocal volume)", flag="-mat")
     V_cell, V_star = float(V_cell), float(V_star)
 
+    crystal = _crystal(opts, (a, b, c), (a_star, b_star, c_star), V_cell, V_star, misset_deg=misset_angles,
+                       cell_input=cell_input, from_matrix=opts.mat_path is not None)
+    if opts.mat_path is None:
+        return crystal
+    # the matrix's orientation before the misset, a* b* c* = R_misset U B(cell), kept constant by
+    # xbragg.differentiable, whose cell parameters start from this cell
+    a0, b0, c0, alpha0, beta0, gamma0 = cell_input or crystal.cell_A_deg
+    B, _, _ = reciprocal_from_cell(npx, np.float64(a0), np.float64(b0), np.float64(c0),
+                                   np.float64(alpha0) / RTD, np.float64(beta0) / RTD, np.float64(gamma0) / RTD)
+    misset_angles_rad = [x / RTD for x in (misset_angles or (0.0, 0.0, 0.0))]
+    with np.errstate(all="ignore"):     # a degenerate matrix is refused by its vectors' values
+        orientation = orientation_map((a_star, b_star, c_star), B, misset_angles_rad)
+    return replace(crystal, orientation=orientation)
+
+
+def crystal_from_real_axes(opts: SimulationOptions, real_axes_A: np.ndarray) -> Crystal:
+    """A crystal whose orientation and cell are given as lab-frame axes (rows a, b, c in A, (3, 3)),
+    for instance by a DIALS experiment list; sizes, shape and F from ``opts`` as for ``-cell``."""
+    a, b, c = (np.asarray(v, dtype=np.float64) for v in real_axes_A)
+    V = float(dot3(a, cross3(b, c)))
+    if not (math.isfinite(V) and V > 0.0):
+        raise InputError(f"the crystal's axes span a volume of {V:g} A^3 (a right-handed, non-degenerate "
+                         "cell is needed)", flag="-expt")
+    reciprocal = (cross3(b, c) / V, cross3(c, a) / V, cross3(a, b) / V)
+    (a, b, c), reciprocal, V_cell, V_star = real_from_reciprocal(npx, *reciprocal)
+    return _crystal(opts, (a, b, c), reciprocal, float(V_cell), float(V_star), misset_deg=None,
+                    cell_input=None, from_matrix=False)
+
+
+def _crystal(opts: SimulationOptions, real_A: tuple, reciprocal: tuple, V_cell: float, V_star: float, *,
+             misset_deg, cell_input, from_matrix: bool) -> Crystal:
+    """The :class:`Crystal` of real axes (A) and reciprocal axes (1/A), with the cell counts of ``opts``."""
+    a, b, c = real_A
+    a_star, b_star, c_star = reciprocal
     la, lb, lc = magnitude(a), magnitude(b), magnitude(c)
     las, lbs, lcs = magnitude(a_star), magnitude(b_star), magnitude(c_star)
     alpha = _angle(las * V_cell / lb / lc, float(dot3(b, c)) / lb / lc)
@@ -137,22 +173,12 @@ def _build_crystal(opts: SimulationOptions, wavelength_m: float, *,
     Na, Nb, Nc = (float(max(n, 1.0)) for n in (Na, Nb, Nc))
 
     cell_A_deg = (la, lb, lc, alpha * RTD, beta * RTD, gamma * RTD)
-    if opts.mat_path is None:
-        orientation = np.eye(3)
-    else:
-        # the matrix's orientation before the misset: a* b* c* = R_misset U B(cell)
-        a0, b0, c0, alpha0, beta0, gamma0 = cell_input or cell_A_deg
-        B, _, _ = reciprocal_from_cell(npx, np.float64(a0), np.float64(b0), np.float64(c0),
-                                       np.float64(alpha0) / RTD, np.float64(beta0) / RTD, np.float64(gamma0) / RTD)
-        misset_angles_rad = [x / RTD for x in (misset_angles or (0.0, 0.0, 0.0))]
-        with np.errstate(all="ignore"):     # a degenerate matrix is refused by its vectors' values
-            orientation = orientation_map((a_star, b_star, c_star), B, misset_angles_rad)
     return Crystal(
         real_axes_m=np.stack([a_m, b_m, c_m]), reciprocal_axes_per_A=np.stack([a_star, b_star, c_star]),
-        orientation=orientation, cell_A_deg=cell_A_deg,
+        orientation=np.eye(3), cell_A_deg=cell_A_deg,
         reciprocal_cell=(las, lbs, lcs, alpha_s * RTD, beta_s * RTD, gamma_s * RTD),
         volume_A3=V_cell, Na=Na, Nb=Nb, Nc=Nc, shape=opts.xtal_shape, fudge=opts.fudge,
-        misset_deg=misset_angles, mosaic_spread_rad=0.0, mosaic_umats=np.eye(3)[None],
+        misset_deg=misset_deg, mosaic_spread_rad=0.0, mosaic_umats=np.eye(3)[None],
         structure_factors=None, default_F=opts.default_F, cell_input_A_deg=cell_input,
-        from_matrix=opts.mat_path is not None,
+        from_matrix=from_matrix,
     )

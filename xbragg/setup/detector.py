@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import array_api_compat.numpy as npx
+import numpy as npx
 import numpy as np
 
 from ..constants import RTD

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-import array_api_compat.numpy as npx
+import numpy as npx
 import numpy as np
 
 from ..constants import AVOGADRO, DEFAULT_FLUENCE, R_E_SQR_M2, RTD, WATER_F, WATER_MW
@@ -22,8 +22,9 @@ from ..io.smv import SMVImage, header_float, read_smv
 from ..io.sources import read_source_file
 from ..memory import check_memory, image_bytes, table_bytes
 from ..models import Beam, Crystal, Detector, Goniometer, Panel, Scan
-from .crystal import build_crystal
-from .detector import DetectorSetup, build_detector
+from .crystal import build_crystal, crystal_from_real_axes
+from .detector import DetectorSetup
+from .placement import place_from_expt, place_from_flags
 from .geometry import rotated_cells
 from .options import SimulationOptions
 from .random_numbers import Ran1, ShuffleTable, clock_seed, mosaic_umats, random_misset
@@ -60,8 +61,10 @@ class Experiment:
     oversample_omega: bool
     water_m: float
     dmin_m: float
-    roi: tuple[int, int, int, int]      # xmin xmax ymin ymax, inclusive
-    mask: np.ndarray | None             # (spixels, fpixels) bool: True = render
+    roi: tuple[int, int, int, int]      # xmin xmax ymin ymax, inclusive, on every panel
+    #: pixels to render, True = render: None (all), one (slow, fast) bool array for a one-panel
+    #: detector, or a tuple with one such array (or None) per panel
+    mask: np.ndarray | tuple | None
     phi_carryover: bool
     messages: tuple[str, ...] = field(default=())
     #: one line each: where this image differs from what the reference would draw (setup.reference_behaviour)
@@ -114,6 +117,12 @@ class Experiment:
         """Water background of this experiment (see :func:`water_background`)."""
         return water_background(self.water_m, self.beam.fluence)
 
+    def mask_of(self, panel: int = 0) -> np.ndarray | None:
+        """The (slow, fast) bool mask of a panel (True = render), or ``None`` when every pixel renders."""
+        if isinstance(self.mask, tuple):
+            return self.mask[panel]
+        return self.mask if panel == 0 else None
+
     def roi_bounds_of(self, panel: int = 0) -> tuple[int, int, int, int]:
         """Inclusive pixel bounds (x0, x1, y0, y1) of the rendered region of a panel: the ROI clipped to it.
 
@@ -122,6 +131,11 @@ class Experiment:
         xmin, xmax, ymin, ymax = self.roi
         p = self.detector[panel]
         return (max(xmin, 0), min(xmax, p.fast_pixels - 1), max(ymin, 0), min(ymax, p.slow_pixels - 1))
+
+    def roi_pixels_of(self, panel: int = 0) -> int:
+        """Pixels in the rendered region of a panel."""
+        x0, x1, y0, y1 = self.roi_bounds_of(panel)
+        return max(x1 - x0 + 1, 0) * max(y1 - y0 + 1, 0)
 
     @property
     def roi_bounds(self) -> tuple[int, int, int, int]:
@@ -132,6 +146,18 @@ class Experiment:
         """Kernel evaluations per pixel of a panel: sensor layers x sub-pixels x sources x phi steps x domains."""
         return (self.detector[panel].sensor.steps * self.oversample ** 2 * self.beam.sources.count
                 * self.scan.phisteps * self.crystal.domains)
+
+    def to_expt(self, *, template: str | None = None, identifier: str = ""):
+        """This experiment as one entry of a DIALS experiment list (:class:`xbragg.io.expt.ExptEntry`).
+
+        Write it with :func:`xbragg.io.expt.write_experiment_list`, which also returns what
+        the file cannot hold (several sources, phi steps, sensor layers, ...).  ``template``:
+        the image file(s) the entry points at.
+        """
+        from ..io.expt import ExptCrystal, ExptEntry
+        return ExptEntry(beam=self.beam, detector=self.detector, goniometer=self.goniometer, scan=self.scan,
+                         crystal=ExptCrystal.from_real_axes_m(self.crystal.real_axes_m), image_range=(1, 1),
+                         identifier=identifier, template=template)
 
     @property
     def evaluations_per_pixel(self) -> int:
@@ -332,10 +358,6 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None,
     messages: list[str] = []
     opts, mask = resolve_headers(opts, explicit)
 
-    wavelength = opts.wavelength_m if opts.wavelength_m is not None else 1.0e-10
-    if not wavelength > 0:
-        raise InputError(f"wavelength must be positive, got {wavelength * 1e10:g} A", flag="-lambda")
-
     # fluence from flux, and the beam clipping the sample (reference order)
     fluence = opts.fluence if opts.fluence is not None else DEFAULT_FLUENCE
     flux, exposure, beamsize = opts.flux, opts.exposure_s, opts.beamsize_m
@@ -353,8 +375,13 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None,
         flux = fluence / exposure * beamsize * beamsize
     opts = opts.updated(sample_y_m=sample_y, sample_z_m=sample_z)
 
-    built = build_detector(opts)
-    panel = built.panel
+    placed = place_from_expt(opts, explicit) if opts.expt_path is not None else place_from_flags(opts)
+    opts = placed.options
+    messages.extend(placed.messages)
+    wavelength = opts.wavelength_m if opts.wavelength_m is not None else 1.0e-10
+    if not wavelength > 0:
+        raise InputError(f"wavelength must be positive, got {wavelength * 1e10:g} A", flag="-lambda")
+    panel = placed.detector[0]
     phi = phi_schedule(opts)
 
     Na_given = [opts.Na, opts.Nb, opts.Nc]
@@ -370,9 +397,12 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None,
         misset_rad = random_misset(Ran1(-seed, table))
         messages.append("random orientation misset angles: " + " ".join(format_f(x * RTD) for x in misset_rad)
                         + " deg")
-    crystal = build_crystal(opts, wavelength, misset_rad=misset_rad)
+    if placed.crystal_axes_A is not None:
+        crystal = crystal_from_real_axes(opts, placed.crystal_axes_A)
+    else:
+        crystal = build_crystal(opts, wavelength, misset_rad=misset_rad)
     xtal_max = max(crystal.size_m)
-    reciprocal_pixel = wavelength * built.setup.distance_m / panel.pixel_size_m
+    reciprocal_pixel = wavelength * placed.beam_distance_m() / min(p.pixel_size_m for p in placed.detector)
     ratio = 3.0 * xtal_max / reciprocal_pixel if reciprocal_pixel > 0 else math.inf
     recommended = math.ceil(ratio) if ratio <= MAX_OVERSAMPLE else MAX_OVERSAMPLE + 1
     if recommended <= 0:
@@ -389,16 +419,17 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None,
                  change="check the indices in -hkl", limit_flag=_LIMIT_FLAGS)
     # any render holds the whole detector image at least twice (float32 at best): refused
     # here, a run too large writes no cache either
-    full_pixels = panel.fast_pixels * panel.slow_pixels
+    full_pixels = sum(p.fast_pixels * p.slow_pixels for p in placed.detector)
+    sizes = " + ".join(f"{p.fast_pixels}x{p.slow_pixels}" for p in placed.detector)
     check_memory(table_bytes(hkl) + image_bytes(0, full_pixels, 4), memory_limit_bytes,
-                 what=f"the image of a {panel.fast_pixels}x{panel.slow_pixels}-pixel detector",
+                 what=f"the image of a {sizes}-pixel detector",
                  change="use a smaller detector (-detpixels, -detsize, -pixel)", limit_flag=_LIMIT_FLAGS,
                  lower_bound=True)
     if hkl is None or hkl.count == 0:
         interpolate = False
 
     file_rows = read_source_file(opts.sourcefile_path, flag="-sourcefile") if opts.sourcefile_path else None
-    sources = build_sources(opts, wavelength, built.beam_direction, built.polarization_axis, file_rows)
+    sources = build_sources(opts, wavelength, placed.beam_direction, placed.polarization_axis, file_rows)
 
     umats, mosaic_spread = mosaic_domains(opts, table, messages)
     crystal = replace(crystal, mosaic_spread_rad=mosaic_spread, mosaic_umats=umats, structure_factors=hkl)
@@ -406,6 +437,9 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None,
     xmin, xmax, ymin, ymax = opts.roi if opts.roi is not None else (-1, -1, -1, -1)
     roi = (xmin if xmin >= 0 else 0, xmax if xmax >= 0 else panel.fast_pixels,
            ymin if ymin >= 0 else 0, ymax if ymax >= 0 else panel.slow_pixels)
+    if mask is not None and len(placed.detector) > 1:
+        raise InputError(f"an SMV mask covers one panel; this detector has {len(placed.detector)}", flag="-mask",
+                         path=opts.mask_path)
     if mask is not None and mask.shape != panel.shape:
         raise InputError(f"mask is {mask.shape[1]}x{mask.shape[0]} pixels but the detector is "
                          f"{panel.fast_pixels}x{panel.slow_pixels}", flag="-mask", path=opts.mask_path)
@@ -413,19 +447,20 @@ def _build_experiment(opts: SimulationOptions, explicit: set[str] | None,
         # only now: every input has been read and checked
         _write_cache(os.fspath(hkl_cache), hkl, messages)
     phi_carryover = opts.phi_carryover or opts.c_parity
-    notes = tuple(b.note for b in detect_behaviours(opts, built, phi) if not b.reproduced)
+    notes = tuple(b.note for b in detect_behaviours(opts, placed.nanobragg, phi) if not b.reproduced)
 
-    beam = Beam(direction=built.beam_direction, wavelength_m=wavelength, polarization_axis=built.polarization_axis,
+    beam = Beam(direction=placed.beam_direction, wavelength_m=wavelength, polarization_axis=placed.polarization_axis,
                 kahn_factor=opts.kahn_polarization, polarization_correction=not opts.nopolar, sources=sources,
                 fluence=fluence, flux=flux, exposure_s=exposure, beamsize_m=beamsize)
     return Experiment(
-        beam=beam, detector=Detector((panel,)), goniometer=Goniometer(built.rotation_axis), scan=phi,
-        crystal=crystal, detector_setup=built.setup, interpolate=interpolate, interpolate_auto=interp_auto,
+        beam=beam, detector=placed.detector, goniometer=Goniometer(placed.rotation_axis), scan=phi,
+        crystal=crystal, detector_setup=placed.setup, interpolate=interpolate, interpolate_auto=interp_auto,
         oversample=oversample, oversample_recommended=recommended,
         oversample_thick=opts.oversample_thick, oversample_polar=opts.oversample_polar,
         oversample_omega=opts.oversample_omega, water_m=opts.water_m, dmin_m=opts.dmin_m,
         roi=roi, mask=mask, phi_carryover=phi_carryover, messages=tuple(messages),
         random_table=table.snapshot(), notes=notes,
-        capture_without_sensor=opts.c_parity and opts.oversample_thick and panel.sensor.thick_m == 0.0,
+        capture_without_sensor=opts.c_parity and opts.oversample_thick and all(
+            p.sensor.thick_m == 0.0 for p in placed.detector),
         reference_forms=opts.c_parity,
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-import array_api_compat.numpy as npx
+import numpy as npx
 import numpy as np
 from array_api_compat import device
 

@@ -106,6 +106,9 @@ class SimulationOptions:
     roi: Optional[tuple[int, int, int, int]] = None      # xmin xmax ymin ymax, inclusive
     mask_path: Optional[str] = None
     img_path: Optional[str] = None
+    #: a DIALS experiment list (.expt) placing the beam, detector, goniometer, scan and crystal
+    expt_path: Optional[str] = None
+    expt_index: int = 0
     dmin_m: float = 0.0
 
     # --- spindle ------------------------------------------------------------------

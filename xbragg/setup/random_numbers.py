@@ -36,7 +36,7 @@ import math
 import struct
 from dataclasses import dataclass, field
 
-import array_api_compat.numpy as npx
+import numpy as npx
 import numpy as np
 
 from ..kernel.vectors import axis_angle_umat, cross3

@@ -63,14 +63,17 @@ def reference_behaviours(opts: SimulationOptions) -> list[ReferenceBehaviour]:
     return detect_behaviours(opts, detector, phi_schedule(opts))
 
 
-def detect_behaviours(opts: SimulationOptions, detector: NanoBraggDetector,
+def detect_behaviours(opts: SimulationOptions, detector: NanoBraggDetector | None,
                       phi: Scan) -> list[ReferenceBehaviour]:
     """The known reference behaviours of a resolved set-up (``opts`` after the headers were applied).
 
     An item is ``reproduced`` when the options ask xbragg to draw what the reference
     draws (``c_parity``, or ``phi_carryover`` for the carry-over).
     """
-    found = [_phi_carryover(opts, phi), _pivot_ignored(opts, detector), _zero_capture(opts, detector.panel.sensor)]
+    if detector is None:        # placed by an experiment list: no convention, no pivot
+        found = [_phi_carryover(opts, phi)]
+    else:
+        found = [_phi_carryover(opts, phi), _pivot_ignored(opts, detector), _zero_capture(opts, detector.panel.sensor)]
     return [item for item in found if item is not None]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-import array_api_compat.numpy as npx
+import numpy as npx
 import numpy as np
 
 from ..constants import RTD
