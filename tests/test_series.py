@@ -210,6 +210,27 @@ def test_gpu_frames_ask_for_the_gpu_resource(tmp_path, monkeypatch):
     assert len(images) == 3 and submitted == [{"GPU": 1}] * 3
 
 
+def test_cli_nexus_counts_and_cbf_per_frame(tmp_path, monkeypatch):
+    h5py = pytest.importorskip("h5py")
+    pytest.importorskip("fabio")
+    monkeypatch.chdir(tmp_path)
+    argv = ["--frames", "2", *SWEEP, "-cbf", "c.cbf", "-noisefile", "n.img", "-seed", "4", "-nexus", "s.nxs",
+            "-nexus_counts", "--smv-adc-offset"]
+    assert series_run(argv, io.StringIO()) == 0
+    seed = _manifest(tmp_path / "c_manifest.jsonl")[2]["noise_seed"]
+    assert single_run([*SWEEP, "-phi", "0.5", "-cbf", "one.cbf", "-noisefile", "one.img", "-seed", str(seed),
+                       "-nopgm", "--smv-adc-offset", "-floatfile", "f.bin", "-intfile", "i.img"], io.StringIO()) == 0
+    assert (tmp_path / "c_00002.cbf").read_bytes() == (tmp_path / "one.cbf").read_bytes()
+    assert (tmp_path / "n_00002.img").read_bytes() == (tmp_path / "one.img").read_bytes()
+    with h5py.File(tmp_path / "s.nxs") as f:
+        data = f["/entry/data/data"][()]
+    assert data.dtype == np.int32 and data.shape == (2, 16, 16)
+    pixels = np.frombuffer((tmp_path / "one.img").read_bytes()[-16 * 16 * 2:], dtype=np.uint16)
+    assert np.array_equal(data[1].ravel(), pixels)
+    with pytest.raises(InputError, match="experiment list"):
+        series_run(["--frames", "2", *SWEEP, "-floatfile", "a.bin", "--write-expt", "a.expt"], io.StringIO())
+
+
 def test_nexus_holds_every_frame(tmp_path):
     h5py = pytest.importorskip("h5py")
     nexus = str(tmp_path / "sweep.nxs")

@@ -43,7 +43,8 @@ def plan_for(options: SimulationOptions, exp: Experiment, *, frames: int | None 
     if (frames is None) == (stills is None):
         raise InputError("give either --frames N (a rotation sweep) or --stills N (random orientations)",
                          flag="--frames")
-    phi0 = options.phi_deg or 0.0
+    # -phi as given (a single run converts it the same way), else the experiment's own start
+    phi0 = options.phi_deg if options.phi_deg is not None else exp.scan.phi0_rad * RTD
     osc = options.osc_deg if options.osc_deg is not None else exp.scan.osc_rad * RTD
     common = dict(noise_seed=noise_seed, mosaic_seed=mosaic_seed, fluence_jitter=fluence_jitter,
                   identity=identity)
@@ -55,15 +56,16 @@ def plan_for(options: SimulationOptions, exp: Experiment, *, frames: int | None 
 def series(options: SimulationOptions | str | list[str], *, frames: int | None = None, stills: int | None = None,
            orientation_seed: int = DEFAULT_ORIENTATION_SEED, noise_seed: int | None = None,
            mosaic_seed: int | None = None, fluence_jitter: float = 0.0,
-           formats: FrameFormats = FrameFormats(), nexus: str | None = None, manifest: str | None = None,
+           formats: FrameFormats = FrameFormats(), nexus: str | None = None, nexus_counts: bool = False,
+           manifest: str | None = None,
            settings: RenderSettings = RenderSettings(), cluster: ClusterSettings = ClusterSettings(),
            experiment: Experiment | None = None) -> Series:
     """Plan a rotation sweep (``frames``) or ``stills`` over the experiment of ``options``.
 
     ``options``: :class:`SimulationOptions` or nanoBragg flags; ``experiment``: the one
     built from them when already at hand.  Seeds and jitter as in
-    :func:`~xbragg.series.plan.sweep_plan`; ``formats``, ``nexus``, ``manifest``: the
-    files :meth:`Series.run` writes; ``settings``: backend, device, dtype; ``cluster``:
+    :func:`~xbragg.series.plan.sweep_plan`; ``formats``, ``nexus``, ``nexus_counts``,
+    ``manifest``: the files :meth:`Series.run` writes; ``settings``: backend, device, dtype; ``cluster``:
     where frames run.  Returns a :class:`Series`: ``.plan``, ``.render(i)`` (frame i
     alone), ``.run()`` (every frame, to files).
     """
@@ -71,11 +73,12 @@ def series(options: SimulationOptions | str | list[str], *, frames: int | None =
         from .. import options_from_flags
         options = options_from_flags(options)
     exp = experiment if experiment is not None else build_experiment(options)
-    identity = repr((options, formats, settings.backend, settings.dtype))
+    identity = repr((options, formats, nexus_counts, settings.backend, settings.dtype))
     plan = plan_for(options, exp, frames=frames, stills=stills, orientation_seed=orientation_seed,
                     noise_seed=noise_seed, mosaic_seed=mosaic_seed, fluence_jitter=fluence_jitter,
                     identity=identity)
-    return Series(exp, plan, settings=settings, cluster=cluster, formats=formats, nexus=nexus, manifest=manifest)
+    return Series(exp, plan, settings=settings, cluster=cluster, formats=formats, nexus=nexus,
+                  nexus_counts=nexus_counts, manifest=manifest)
 
 
 class _CallableModule(types.ModuleType):

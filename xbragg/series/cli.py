@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ..backends import BackendError
-from ..errors import InputError, XbraggError
-from ..memory import default_memory_limit_bytes
-from ..outputs import hkl_cache
-from ..render import DEFAULT_MEMORY_BUDGET_BYTES
-from ..setup.experiment import build_experiment
 from ..cli.progress import progress_for
 from ..cli.report import print_notes
+from ..errors import InputError, XbraggError
+from ..memory import default_memory_limit_bytes
+from ..outputs import OutputPlan, check_format_outputs, hkl_cache
+from ..render import DEFAULT_MEMORY_BUDGET_BYTES
+from ..setup.experiment import build_experiment
 from .execute import ClusterSettings, dask_available
 from .files import FrameFormats
 from .frame import RenderSettings
@@ -48,7 +48,6 @@ SERIES_OPTIONS = {o.name: o for o in (
     Option("--mosaic-seeds", "str", "same (default: the mosaic domains of -mosaic_seed in every frame) or "
                                     "per-frame (each frame's own, derived from -mosaic_seed)", ("same", "per-frame")),
     Option("--fluence-jitter", "float", "F: per-frame fluence scale, log-normal with mean 1 and log-sigma F"),
-    Option("--nexus", "str", "FILE: also write the whole series as one NeXus NXmx file"),
     Option("--manifest", "str", "FILE: the manifest (default: beside the first output, NAME_manifest.jsonl)"),
     Option("--workers", "str", "N or auto: 1 (default) renders here; more start a Dask LocalCluster of N "
                                "worker processes (auto: one per core, or per GPU with --device cuda)"),
@@ -59,15 +58,16 @@ SERIES_OPTIONS = {o.name: o for o in (
            ("stop", "skip")),
 )}
 
-#: per-frame output flags of a single run and their FrameFormats field
-_OUTPUTS = {"floatfile": "floatfile", "intfile": "intfile", "noisefile": "noisefile", "pgmfile": "pgmfile"}
+#: the settings of a single run's per-frame output flags (each a FrameFormats field of that name)
+_OUTPUTS = ("floatfile", "intfile", "cbffile", "noisefile", "pgmfile")
 
 
 def usage() -> str:
     """``xbragg series -h``."""
     lines = ["usage: xbragg series (--frames N | --stills N) [series options] FLAGS...",
              "  FLAGS: a single run's nanoBragg flags (xbragg -h); per-frame files are named from",
-             "  -floatfile, -intfile, -noisefile, -pgmfile: -floatfile sweep.bin -> sweep_00001.bin ...",
+             "  -floatfile, -intfile, -cbf, -noisefile, -pgmfile: -floatfile sweep.bin -> sweep_00001.bin ...;",
+             "  -nexus FILE holds the whole series (the noise images with -nexus_counts).",
              "  Re-running the same command resumes: frames already written are skipped.", "",
              "series options:"]
     for o in SERIES_OPTIONS.values():
@@ -117,19 +117,26 @@ def build_series(argv: list[str], out: TextIO) -> tuple[Series, dict, dict]:
     """The :class:`Series` of a command line; also the series options and the run settings."""
     from ..cli.main import _check_backend
     from ..cli.parse import parse_args
-    from . import plan_for
+    from . import series
 
     own, rest = _split(argv)
     parsed = parse_args(rest)
     options, settings = parsed.options, parsed.settings
     formats = FrameFormats(
-        **{field: settings[key] for key, field in _OUTPUTS.items()
+        **{key: settings[key] for key in _OUTPUTS
            if key in settings and not (key == "noisefile" and settings.get("nonoise"))},
         scale=float(settings.get("scale", 0.0)), pgmscale=float(settings.get("pgmscale", 0.0)),
-        adc=float(settings.get("adc", 40.0)), seed=int(settings.get("seed", 1)))
-    if not formats.templates() and "--nexus" not in own:
-        raise InputError("name the outputs of the frames: -floatfile, -intfile, -noisefile, -pgmfile "
-                         "(each frame gets NAME_00001.EXT ...) or --nexus FILE")
+        adc=float(settings.get("adc", 40.0)), seed=int(settings.get("seed", 1)),
+        smv_adc_offset=bool(settings.get("smv_adc_offset", False)))
+    nexus = settings.get("nexusfile")
+    if not formats.templates() and nexus is None:
+        raise InputError("name the outputs of the frames: -floatfile, -intfile, -cbf, -noisefile, -pgmfile "
+                         "(each frame gets NAME_00001.EXT ...) or -nexus FILE (the whole series)")
+    if settings.get("nexus_counts") and nexus is None:
+        raise InputError("needs -nexus FILE: it chooses what the NXmx file holds", flag="-nexus_counts")
+    if "exptfile" in settings:
+        raise InputError("xbragg series does not write an experiment list yet; write one with a single run "
+                         "(the geometry is every frame's)", flag="--write-expt")
     if options.misset_random and options.misset_seed is None:
         options = options.updated(misset_seed=DEFAULT_ORIENTATION_SEED)   # reproducible, so resumable
     _check_backend(settings)
@@ -137,6 +144,9 @@ def build_series(argv: list[str], out: TextIO) -> tuple[Series, dict, dict]:
              else default_memory_limit_bytes())
     exp = build_experiment(options, explicit=parsed.explicit, memory_limit_bytes=limit,
                            hkl_cache=hkl_cache(settings))
+    if len(exp.detector) > 1:
+        raise InputError(f"xbragg series renders one-panel detectors; this one has {len(exp.detector)} panels")
+    check_format_outputs(exp, OutputPlan(nexusfile=nexus, cbffile=formats.cbffile))
     render_settings = RenderSettings(
         backend=settings.get("backend", "numpy"), device=settings.get("device"),
         dtype=settings.get("dtype", "float64"),
@@ -147,10 +157,6 @@ def build_series(argv: list[str], out: TextIO) -> tuple[Series, dict, dict]:
     mosaic_seed = None
     if own.get("--mosaic-seeds") == "per-frame":
         mosaic_seed = options.mosaic_seed if options.mosaic_seed is not None else 12345678
-    identity = repr((options, formats, render_settings.backend, render_settings.dtype))
-    plan = plan_for(options, exp, frames=own.get("--frames"), stills=own.get("--stills"), orientation_seed=seed,
-                    noise_seed=noise_seed, mosaic_seed=mosaic_seed,
-                    fluence_jitter=own.get("--fluence-jitter", 0.0), identity=identity)
     workers = _workers(own.get("--workers"))
     scheduler = own.get("--scheduler")
     if not dask_available():
@@ -161,10 +167,14 @@ def build_series(argv: list[str], out: TextIO) -> tuple[Series, dict, dict]:
         workers = 1
     cluster = ClusterSettings(workers=workers, scheduler=scheduler, in_flight=own.get("--in-flight"),
                               retries=own.get("--retries", 2))
-    series = Series(exp, plan, settings=render_settings, cluster=cluster, formats=formats,
-                    nexus=own.get("--nexus"), manifest=own.get("--manifest"), command=list(argv))
+    planned = series(options, experiment=exp, frames=own.get("--frames"), stills=own.get("--stills"),
+                     orientation_seed=seed, noise_seed=noise_seed, mosaic_seed=mosaic_seed,
+                     fluence_jitter=own.get("--fluence-jitter", 0.0), formats=formats, nexus=nexus,
+                     nexus_counts=bool(settings.get("nexus_counts", False)), manifest=own.get("--manifest"),
+                     settings=render_settings, cluster=cluster)
+    planned.command = list(argv)
     print_notes(list(parsed.notes) + list(exp.notes), out)
-    return series, own, settings
+    return planned, own, settings
 
 
 def run(argv: list[str], out: TextIO | None = None) -> int:

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
+from ..export import write_nexus
 from ..io.atomic import check_writable
-from ..io.nexus import write_nexus
+from ..outputs import SMV_SATURATION
 from ..setup.experiment import Experiment
 from .execute import ClusterSettings, FrameFailed, run_frames
-from .files import FrameFormats, sha256_of_file, write_frame
+from .files import FrameFormats, frame_noise, sha256_of_file, write_frame
 from .frame import FrameImage, RenderSettings, frame_experiment, render_frame
 from .manifest import Manifest, frame_entry, manifest_path
 from .nexus_stack import FrameStack
@@ -35,7 +36,8 @@ class Series:
     """A planned series over one shared experiment: render any frame alone, or run them all to files.
 
     ``formats``: the per-frame files (none: :meth:`run` only hands images to its callback);
-    ``nexus``: one NeXus file for the whole series; ``manifest``: its path (default beside
+    ``nexus``: one NeXus file for the whole series, of the float images or, with
+    ``nexus_counts``, of the noise images (int32); ``manifest``: its path (default beside
     the first output, see :func:`~xbragg.series.manifest.manifest_path`).
     """
 
@@ -45,6 +47,7 @@ class Series:
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     formats: FrameFormats = field(default_factory=FrameFormats)
     nexus: str | None = None
+    nexus_counts: bool = False
     manifest: str | None = None
     command: list[str] | None = None
 
@@ -67,7 +70,7 @@ class Series:
         for flag, template in self.formats.templates().items():
             check_writable(self.formats.paths(self.plan.frames[0])[flag], flag=flag)
         if self.nexus is not None:
-            check_writable(self.nexus, flag="--nexus")
+            check_writable(self.nexus, flag="-nexus")
         path = self._manifest_path()
         if path is not None:
             check_writable(path, flag="--manifest")
@@ -91,7 +94,7 @@ class Series:
                                                              tuple(self.formats.templates()))
         stack = None
         nexus_done = (self.nexus is not None and manifest is not None
-                      and manifest.extra.get("--nexus", {}).get("path") == self.nexus)
+                      and manifest.extra.get("-nexus", {}).get("path") == self.nexus)
         if self.nexus is not None and not nexus_done:
             stack = FrameStack(FrameStack.beside(self.nexus), len(plan), exp.panel.shape)
 
@@ -109,10 +112,11 @@ class Series:
         def finished(image: FrameImage) -> None:
             spec = plan.frames[image.index]
             frame_exp = frame_experiment(exp, spec)
-            files = write_frame(frame_exp, spec, image.image, self.formats)
+            noisy = frame_noise(frame_exp, spec, image.image, self.formats) if self.nexus_counts else None
+            files = write_frame(frame_exp, spec, image.image, self.formats, noisy)
             entry = frame_entry(frame_exp, spec, image, files)
             if stack is not None:
-                entry["nexus_sha256"] = stack.put(spec.index, image.image)
+                entry["nexus_sha256"] = stack.put(spec.index, image.image if noisy is None else noisy)
             if manifest is not None:
                 manifest.add(entry)
             report.rendered += 1
@@ -132,12 +136,12 @@ class Series:
         run_frames(exp, todo, self.settings, digest=plan.digest, cluster=self.cluster, on_frame=finished,
                    on_error=failed, notify=notify)
         if stack is not None and not report.failed:
-            scans = [frame_experiment(exp, spec).scan for spec in plan.frames]
-            write_nexus(self.nexus, stack.data, beam=exp.beam, detector=exp.detector, goniometer=exp.goniometer,
-                        scans=scans, mask=None if exp.mask is None else ~exp.mask, flag="--nexus")
+            counts = {"counts": True, "saturation": SMV_SATURATION} if self.nexus_counts else {}
+            write_nexus(self.nexus, stack.data, [frame_experiment(exp, spec) for spec in plan.frames],
+                        flag="-nexus", **counts)
             stack.remove()
             if manifest is not None:
-                manifest.add_output("--nexus", self.nexus, sha256_of_file(self.nexus))
+                manifest.add_output("-nexus", self.nexus, sha256_of_file(self.nexus))
         if manifest is not None:
             manifest.rewrite()
         return report
