@@ -247,6 +247,20 @@ def test_nexus_holds_every_frame(tmp_path):
     assert s.run().rendered == 0        # complete: nothing to do
 
 
+def test_device_inputs_are_built_once_per_process(monkeypatch):
+    import xbragg.series.frame as frame_module
+    calls = []
+    real = frame_module.kernel_inputs
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(frame_module, "kernel_inputs", counting)
+    s = series(FLAGS, stills=4, orientation_seed=13)
+    s.run()
+    assert len(calls) == 1          # four frames, one preparation of detector, sources and table
+
+
 def test_dask_threads_equal_in_process(tmp_path):
     pytest.importorskip("distributed")
     here = series(FLAGS, stills=6, orientation_seed=5, formats=FrameFormats(floatfile=str(tmp_path / "a.bin")))

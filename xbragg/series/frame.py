@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from dataclasses import dataclass, replace
 
@@ -88,8 +89,10 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-#: per process: (key, backend, device, dtype) and the kernel inputs no frame changes
+#: per process: (key, backend, device, dtype) and the kernel inputs no frame changes; the lock
+#: keeps the threads of one worker from building it twice or reading it half replaced
 _WARM: dict = {}
+_WARM_LOCK = threading.Lock()
 
 
 def _shared_inputs(exp: Experiment, key: str, settings: RenderSettings):
@@ -98,10 +101,11 @@ def _shared_inputs(exp: Experiment, key: str, settings: RenderSettings):
     dev = resolve_device(xp, settings.backend, settings.device)
     dt = resolve_dtype(xp, settings.dtype)
     ident = (key, settings.backend, str(dev), settings.dtype)
-    if _WARM.get("ident") != ident:
-        _WARM.clear()          # one experiment at a time: the table is the memory that matters
-        _WARM.update(ident=ident, inputs=kernel_inputs(exp, xp, dev, dt))
-    return _WARM["inputs"], xp, dev, dt
+    with _WARM_LOCK:
+        if _WARM.get("ident") != ident:
+            _WARM.clear()          # one experiment at a time: the table is the memory that matters
+            _WARM.update(ident=ident, inputs=kernel_inputs(exp, xp, dev, dt))
+        return _WARM["inputs"], xp, dev, dt
 
 
 def render_frame(exp: Experiment, spec: FrameSpec, settings: RenderSettings = RenderSettings(), *,
