@@ -231,6 +231,13 @@ def test_cli_nexus_counts_and_cbf_per_frame(tmp_path, monkeypatch):
         series_run(["--frames", "2", *SWEEP, "-floatfile", "a.bin", "--write-expt", "a.expt"], io.StringIO())
 
 
+def test_gpu_frames_need_a_worker_with_a_gpu(monkeypatch, process_cluster):
+    monkeypatch.setattr(execute_module, "_gpu", lambda settings: True)
+    s = series(FLAGS, stills=2, cluster=ClusterSettings(scheduler=process_cluster))
+    with pytest.raises(InputError, match="no worker of the cluster offers a GPU"):
+        s.run()
+
+
 def test_nexus_holds_every_frame(tmp_path):
     h5py = pytest.importorskip("h5py")
     nexus = str(tmp_path / "sweep.nxs")

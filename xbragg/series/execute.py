@@ -10,6 +10,7 @@ coordinator's memory does not grow with the number of frames.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -54,12 +55,8 @@ class FrameFailed(XbraggError):
 
 
 def dask_available() -> bool:
-    """Whether dask.distributed can be imported."""
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether dask.distributed is installed (it is not imported here)."""
+    return importlib.util.find_spec("distributed") is not None
 
 
 def frame_key(digest: str, spec: FrameSpec) -> str:
@@ -158,8 +155,16 @@ def _run_dask(exp, specs, settings, digest, cluster, on_frame, on_error, notify)
         # a worker renders its frame's tiles one after another (the default of every backend but
         # NumPy, which would fork one process per core): its sibling workers use the other cores
         frame_settings = replace(settings, workers=1)
+        extra = {}
+        if _gpu(settings):
+            workers = client.scheduler_info().get("workers", {}).values()
+            if not any(w.get("resources", {}).get("GPU", 0) >= 1 for w in workers):
+                # frames asking for a GPU would wait for ever on such a cluster
+                raise InputError("--device cuda: no worker of the cluster offers a GPU; start one worker per "
+                                 "GPU with 'dask worker ADDRESS --nthreads 1 --resources GPU=1'",
+                                 flag="--scheduler")
+            extra = {"resources": {"GPU": 1}}
         shared = client.scatter(exp, broadcast=True, hash=False)
-        extra = {"resources": {"GPU": 1}} if _gpu(settings) else {}
         by_key = {}
         pending = iter(specs)
 
