@@ -44,7 +44,7 @@ def test_help_opens_with_three_examples_and_lists_the_subcommands():
                 or line.strip().startswith("xbragg compare")]
     assert commands == [command for _, command in EXAMPLES] and len(commands) == 3
     listed = text.split("\nsubcommands:\n")[1].split("\n\n")[0].splitlines()
-    assert [line.split()[0] for line in listed] == list(SUBCOMMANDS) == ["compare", "trace-diff"]
+    assert [line.split()[0] for line in listed] == list(SUBCOMMANDS) == ["compare", "trace-diff", "series"]
     assert text.index("subcommands:") < text.index("crystal:")
 
 

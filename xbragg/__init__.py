@@ -17,10 +17,11 @@ from .render import RenderResult, render, render_detector
 from .setup.experiment import Experiment, build_experiment
 from .setup.options import SimulationOptions
 from .tools.png import save_png
+from . import series          # callable: xbragg.series(flags, frames=N) plans a sweep (xbragg.series.series)
 
 __all__ = ["SimulationOptions", "Experiment", "build_experiment", "from_expt", "render", "render_detector", "RenderResult",
            "simulate", "options_from_flags", "XbraggError", "InputError", "OutputError", "BackendError",
-           "save_png", "write_nexus", "write_cbf"]
+           "save_png", "write_nexus", "write_cbf", "series"]
 __version__ = "0.1.0"
 
 

@@ -32,6 +32,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("xbragg.tools.compare",
                 "render FLAGS with xbragg and compare the image with the reference program's or a stored one"),
     "trace-diff": ("xbragg.tools.trace_diff", "compare two -trace_pixel traces quantity by quantity"),
+    "series": ("xbragg.series.cli",
+               "a rotation sweep (--frames N) or random-orientation stills (--stills N), here or on Dask"),
 }
 
 #: ``xbragg -h`` opens with these (comment, command)
