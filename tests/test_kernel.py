@@ -80,7 +80,6 @@ def test_tile_size_never_changes_a_pixel(experiment):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers run on Linux only")
 def test_forked_workers_give_the_same_image_in_order(tmp_path, monkeypatch):
     plan_module = importlib.import_module("xbragg.render.plan")
-    execute_module = importlib.import_module("xbragg.render.execute")
     monkeypatch.chdir(tmp_path)
     # a mask and an ROI: the workers must see both, and the tiles must come back in order
     flags = ("-cell 70 80 90 75 85 95 -default_F 10 -distance 100 -pixel 0.1 -lambda 1.5 -N 4 "
@@ -92,8 +91,9 @@ def test_forked_workers_give_the_same_image_in_order(tmp_path, monkeypatch):
     ref = xbragg.render(exp, tile_pixels=50, workers=1).image
     monkeypatch.setattr(plan_module, "PROCESS_MIN_EVALUATIONS", 0)
     forks = []
-    real_pool = execute_module.ForkPool
-    monkeypatch.setattr(execute_module, "ForkPool",
+    workers_module = importlib.import_module("xbragg.workers")
+    real_pool = workers_module.ForkPool
+    monkeypatch.setattr(workers_module, "ForkPool",
                         lambda fn, workers: forks.append(workers) or real_pool(fn, workers))
     seen = []
     result = xbragg.render(exp, tile_pixels=50, workers=2, progress=lambda done, total: seen.append(done))

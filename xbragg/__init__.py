@@ -12,17 +12,30 @@ from __future__ import annotations
 
 from .backends import BackendError
 from .errors import InputError, OutputError, XbraggError
-from .export import write_cbf, write_nexus       # h5py and fabio are imported only when writing
 from .render import RenderResult, render, render_detector
 from .setup.experiment import Experiment, build_experiment
 from .setup.options import SimulationOptions
-from .tools.png import save_png
-from . import series          # callable: xbragg.series(flags, frames=N) plans a sweep (xbragg.series.series)
 
 __all__ = ["SimulationOptions", "Experiment", "build_experiment", "from_expt", "render", "render_detector", "RenderResult",
            "simulate", "options_from_flags", "XbraggError", "InputError", "OutputError", "BackendError",
            "save_png", "write_nexus", "write_cbf", "series"]
 __version__ = "0.1.0"
+
+#: imported on first use, so that a run pays only for what it uses (python -X importtime):
+#: name -> (module, attribute; None for the module itself)
+_LAZY = {"write_nexus": (".export", "write_nexus"), "write_cbf": (".export", "write_cbf"),
+         "save_png": (".tools.png", "save_png"),
+         # callable: xbragg.series(flags, frames=N) plans a sweep (xbragg.series.series)
+         "series": (".series", None)}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'xbragg' has no attribute {name!r}")
+    import importlib
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name, __name__)
+    return module if attribute is None else getattr(module, attribute)
 
 
 def options_from_flags(flags: str | list[str]) -> SimulationOptions:

@@ -15,7 +15,6 @@ import numpy as np
 from ..backends import compiled_kernel, to_numpy
 from ..kernel.intensity import KernelInputs, tile_intensity
 from ..setup.experiment import Experiment
-from ..workers import ForkPool
 from .plan import TilePlan
 
 
@@ -111,6 +110,7 @@ def _map_tiles(one, spans, workers: int, in_processes: bool):
     the command line) kills them at once, and they exit if this process dies.
     """
     if in_processes:
+        from ..workers import ForkPool          # multiprocessing's import, only for forked renders
         with ForkPool(one, workers) as pool:
             yield from pool.map(spans)
         return

@@ -6,7 +6,6 @@ capped per backend (:data:`xbragg.backends.FACTS`).
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from dataclasses import dataclass
@@ -159,10 +158,16 @@ def parallel_plan(backend: str, workers: int | None, *, ordered: bool, evaluatio
         return "serial", 1
     large = evaluations >= PROCESS_MIN_EVALUATIONS
     can_fork = (facts.forks and sys.platform.startswith("linux") and not tracing
-                and not multiprocessing.current_process().daemon)
+                and not _in_daemon_process())
     if large and can_fork:
         # each worker is worth its fork only with PROCESS_MIN_EVALUATIONS of work
         return "processes", min(n, max(2, evaluations // max(1, PROCESS_MIN_EVALUATIONS)))
     if large or workers is not None:
         return "threads", n
     return "serial", 1
+
+
+def _in_daemon_process() -> bool:
+    """Whether this process is a daemonic multiprocessing worker (it may not fork children)."""
+    import multiprocessing          # not imported by runs that never get here
+    return multiprocessing.current_process().daemon

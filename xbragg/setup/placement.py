@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..constants import RTD
 from ..errors import InputError
-from ..io.expt import ExptCrystal, read_experiment
 from ..models import Detector, Panel
 from .detector import DetectorSetup, NanoBraggDetector, build_detector, quoted_geometry
 from .options import SimulationOptions
 from .sampling import thickness_sampling
+
+if TYPE_CHECKING:      # the reader is imported by the runs that read an experiment list
+    from ..io.expt import ExptCrystal
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,7 @@ def place_from_expt(opts: SimulationOptions, explicit: set[str] | None = None) -
     if clashes:
         raise InputError(f"{', '.join(clashes)}: the detector, beam and crystal come from the experiment list; "
                          "give one or the other", flag="-expt", path=opts.expt_path)
+    from ..io.expt import read_experiment          # only runs given an experiment list pay its import
     entry = read_experiment(opts.expt_path, opts.expt_index)
     if entry.crystal is None:
         raise InputError(f"experiment {opts.expt_index} has no crystal", flag="-expt", path=opts.expt_path)
