@@ -92,3 +92,24 @@ def test_a_traced_pixel_sees_the_side_by_side_state():
     side = xbragg.render(exp, workers=2, tile_pixels=37, trace_pixel=(30, 20))
     np.testing.assert_array_equal(side.trace["F_cell"], serial.trace["F_cell"])
     np.testing.assert_array_equal(side.image, serial.image)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_serial_render_matches_the_plain_stream(name):
+    """The serial render's shortcuts (the first tile's pre-pass, larger tiles once interpolation
+    is off) against the stream of equal tiles carrying its state."""
+    execute = importlib.import_module("xbragg.render.execute")
+    plan_module = importlib.import_module("xbragg.render.plan")
+    assemble = importlib.import_module("xbragg.render.assemble").assemble
+    exp = experiment(name)
+    xp = kernel_namespace("numpy")
+    plan = plan_module.plan_tiles(exp, "numpy", "float64", memory_budget_bytes=2**20, tile_pixels=None,
+                                  workers=1, trace_pixel=None, recording=False)
+    assert len(plan.spans) > 1
+    inp = kernel_inputs(exp, xp, "cpu", xp.float64)
+    pieces, fell_back_at = execute.run_serial(execute.tile_intensity, inp, exp, plan, xp, "cpu", record=None,
+                                              record_tile=None, progress=None)
+    stream = assemble(pieces, plan, 48, 48, xp)
+    result = xbragg.render(exp, workers=1, memory_budget_bytes=2**20)
+    np.testing.assert_array_equal(result.image, stream)
+    assert result.fallback_hkl == fell_back_at

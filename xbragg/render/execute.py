@@ -66,12 +66,26 @@ def run_serial(kernel: Callable, inp: KernelInputs, exp: Experiment, plan: TileP
 
     ``retile``: once interpolation is off, the remaining pixels run in tiles of
     ``plan.plain_tile_pixels`` (an eager kernel; a compiled one keeps its tile shape).
+    The first tile is then looked at first with the fall-back's pre-pass
+    (:func:`~xbragg.kernel.intensity.first_fallback`): the raster starts at a corner
+    of the detector, its highest resolution, where the fall-back is likeliest, and a
+    tricubic tile costs about ten times its pre-pass; when the fall-back is there,
+    the tile ends at its pixel.
     """
     interp_active = xp.asarray(True, device=device) if exp.interpolate else None
     carry_started = xp.asarray(False, device=device) if exp.phi_carryover else None
     fell_back_at = None
     pieces = []
     spans = list(plan.spans)
+    if retile and interp_active is not None and spans:
+        start, stop = spans[0]
+        spix, fpix, valid = tile_arrays(exp, plan, start, stop, xp, device)
+        local = int(first_fallback(inp, spix, fpix, valid, carry_started, xp=xp))
+        per_pixel = exp.evaluations_per_pixel_of(plan.panel)
+        if local < (stop - start) * per_pixel:
+            end = start + local // per_pixel + 1
+            spans = (plan.spans_between(start, end, plan.tile_pixels)
+                     + plan.spans_between(end, plan.total, plan.plain_tile_pixels))
     k = 0
     while k < len(spans):
         span = spans[k]
