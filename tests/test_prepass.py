@@ -113,3 +113,27 @@ def test_the_serial_render_matches_the_plain_stream(name):
     result = xbragg.render(exp, workers=1, memory_budget_bytes=2**20)
     np.testing.assert_array_equal(result.image, stream)
     assert result.fallback_hkl == fell_back_at
+
+
+@pytest.mark.parametrize("case", ["interpolation", "carryover", "everything"])
+def test_the_pre_passes_run_on_array_api_strict_device1(case):
+    """Array API only, no data-dependent shapes, the device kept; the same indices as NumPy."""
+    xs = pytest.importorskip("array_api_strict")
+    neutrality = importlib.import_module("test_device_neutrality")
+    exp = neutrality.experiment(case)
+
+    def points(xp, dev, dtype):
+        inp = kernel_inputs(exp, xp, dev, dtype)
+        spix, fpix, valid = neutrality._pixels(xp, dev)
+        carry = xp.asarray(False, device=dev) if exp.phi_carryover else None
+        # the kernel namespace looked up from the inputs, as render does
+        return first_fallback(inp, spix, fpix, valid, carry), first_phi_pass(inp, spix, fpix, valid)
+
+    dev = xs.Device("device1")
+    with xs.ArrayAPIStrictFlags(boolean_indexing=False, data_dependent_shapes=False, enabled_extensions=()):
+        strict = points(xs, dev, xs.float64)
+    xp = kernel_namespace("numpy")
+    ref = points(xp, "cpu", xp.float64)
+    for got, want in zip(strict, ref):
+        assert got.device == dev and got.dtype == xs.int64 and got.shape == ()
+        assert int(got) == int(want)
