@@ -59,3 +59,12 @@ def test_leaving_early_kills_the_workers():
         assert next(results) == 0
         assert len(_children() - before) == 2
     assert _children() == before
+
+
+def test_a_map_closed_early_leaves_the_pool_ready_for_the_next():
+    # the render's pre-pass stops at its first hit, then the main pass maps on the same pool
+    with ForkPool(lambda k: k * k, 2) as pool:
+        first = pool.map(range(50))
+        assert [next(first) for _ in range(3)] == [0, 1, 4]
+        first.close()
+        assert list(pool.map(range(10, 20))) == [k * k for k in range(10, 20)]

@@ -65,13 +65,17 @@ class ForkPool:
     def map(self, items: Iterable[Any]) -> Iterator[Any]:
         """``fn(item)`` for each item, in order; item k goes to worker k mod n.
 
+        Maps may follow one another on one pool; one closed early (``close()`` on the
+        iterator) first reads the replies to the items it had already sent.
+
         An exception in ``fn`` is re-raised here (its worker traceback as the
         cause); a worker that dies (killed, out of memory) raises RuntimeError.
         """
         items = list(items)
         n = len(self._conns)
         ahead = _AHEAD_PER_WORKER * n
-        for k in range(min(ahead, len(items))):
+        sent = min(ahead, len(items))
+        for k in range(sent):
             self._send(k % n, items[k])
         for k in range(len(items)):
             worker = k % n
@@ -79,11 +83,21 @@ class ForkPool:
                 status, value, trace = self._conns[worker].recv()
             except (EOFError, OSError):
                 self._died(worker)
-            if k + ahead < len(items):
-                self._send((k + ahead) % n, items[k + ahead])
+            if sent < len(items):
+                self._send(sent % n, items[sent])
+                sent += 1
             if status == "error":
                 raise value from WorkerError(trace)
-            yield value
+            try:
+                yield value
+            except GeneratorExit:
+                # the caller stopped early (it found what it looked for): read the results
+                # already asked for, so that the next map's replies start clean (nothing to
+                # read once the pool is closed)
+                if self._conns:
+                    for j in range(k + 1, sent):
+                        self._conns[j % n].recv()
+                raise
 
     def _send(self, worker: int, item: Any) -> None:
         try:

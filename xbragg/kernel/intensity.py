@@ -289,12 +289,8 @@ def structure_factor(inp: KernelInputs, hkl: tuple, lat: Lattice, interp_active,
     T, S, N, R, P = F_tri.shape
     E = T * S * N * R
     n_eval = P * E
-    dev = device(F_tri)
-    order = (xp.reshape(xp.arange(E, dtype=xp.int64, device=dev), (E, 1))
-             + E * xp.reshape(xp.arange(P, dtype=xp.int64, device=dev), (1, P)))
-    order = xp.reshape(order, oob.shape)
     sentinel = n_eval
-    first = xp.min(xp.where(oob, order, xp.full_like(order, sentinel)))
+    first, order = first_in_loop_order(oob, xp=xp)
     use_tri = interp_active & (order < first)
     F_cell = xp.where(use_tri, F_tri, F_cell)
     first_clipped = xp.clamp(first, 0, n_eval - 1)
@@ -303,6 +299,53 @@ def structure_factor(inp: KernelInputs, hkl: tuple, lat: Lattice, interp_active,
     state = {"active": interp_active & (first == sentinel), "first_hkl": first_hkl}
     return StructureFactor(F_cell, state, {"F_tri": F_tri, "tri_weights": weights, "tri_nodes": nodes,
                                            "use_tri": use_tri})
+
+
+def first_in_loop_order(flags, *, xp) -> tuple:
+    """The loop-order index (pixel-major: e + E p) of the first True of ``flags``, (T, S, N, R, P).
+
+    Returns (first, order): ``first`` a 0-d int64 array, the number of evaluations when
+    none is True; ``order`` every evaluation's index, shaped like ``flags``.
+    """
+    T, S, N, R, P = flags.shape
+    E = T * S * N * R
+    dev = device(flags)
+    order = (xp.reshape(xp.arange(E, dtype=xp.int64, device=dev), (E, 1))
+             + E * xp.reshape(xp.arange(P, dtype=xp.int64, device=dev), (1, P)))
+    order = xp.reshape(order, flags.shape)
+    return xp.min(xp.where(flags, order, xp.full_like(order, P * E))), order
+
+
+def first_fallback(inp: KernelInputs, spix, fpix, valid=None, carry_started=None, *, xp=None):
+    """Pre-pass of the interpolation fall-back: where in this tile interpolation would switch off.
+
+    The stages up to the lattice factors, as :func:`tile_intensity` runs them with
+    interpolation on, without the tricubic work.  Arguments as for :func:`tile_intensity`.
+    Returns a 0-d int64 array: the loop-order index (e + E p, E evaluations per pixel)
+    of the tile's first reached evaluation whose neighbourhood leaves the table, or
+    P E when there is none.
+    """
+    xp = kernel_namespace_of(inp.panel.fdet) if xp is None else xp
+    geo = geometry(inp, spix, fpix, valid, xp=xp)
+    mil = miller(inp, geo, carry_started, xp=xp)
+    lat = lattice(inp, mil.hkl, geo.keep, signed=False, skip_zero=not inp.scaling.water, xp=xp)
+    oob = interpolation_out_of_range(xp.stack(mil.hkl, axis=-1), origin=inp.table.hkl_origin,
+                                     shape=inp.table.hkl_shape) & lat.reached
+    return first_in_loop_order(oob, xp=xp)[0]
+
+
+def first_phi_pass(inp: KernelInputs, spix, fpix, valid=None, *, xp=None):
+    """Pre-pass of the phi carry-over: the tile's first pixel that reaches the phi loop.
+
+    Returns a 0-d int64 array: its index in the tile (the first pixel with a kept
+    layer, sub-pixel and source), or P when no pixel does.
+    """
+    xp = kernel_namespace_of(inp.panel.fdet) if xp is None else xp
+    keep = geometry(inp, spix, fpix, valid, xp=xp).keep
+    P = keep.shape[0]
+    reaches = xp.any(xp.reshape(keep, (P, -1)), axis=1)
+    index = xp.arange(P, dtype=xp.int64, device=device(keep))
+    return xp.min(xp.where(reaches, index, xp.full_like(index, P)))
 
 
 def accumulate(inp: KernelInputs, geo: Geometry, lat: Lattice, F_cell, *, masked: bool, xp) -> Accumulation:

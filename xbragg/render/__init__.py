@@ -2,9 +2,10 @@
 
 One job per module: host-side preparation of the kernel's inputs (:mod:`.inputs`),
 tile planning (:mod:`.plan`), running the kernel over the tiles (:mod:`.execute`)
-and assembling the image (:mod:`.assemble`).  Tiles run in raster order because
-the reference's interpolation fall-back depends on which pixel first leaves the
-structure-factor table.
+and assembling the image (:mod:`.assemble`).  The reference's interpolation
+fall-back and phi carry-over depend on which pixel comes first in raster order:
+serial renders carry that state from tile to tile, side-by-side ones find it in a
+pre-pass (:func:`~xbragg.render.execute.run_prepassed`).
 """
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from typing import Any, Callable
 from array_api_compat import array_namespace, device as device_of
 
 from ..backends import backend_of, kernel_namespace, resolve_device, resolve_dtype
-from ..kernel.intensity import KernelInputs
+from ..kernel.intensity import KernelInputs, tile_intensity
 from ..setup.experiment import Experiment
 from .assemble import assemble
-from .execute import run_serial, run_side_by_side, tile_kernel
+from .execute import run_prepassed, run_serial, run_side_by_side, tile_kernel
 from .inputs import kernel_inputs, panel_kernel_inputs
 from .plan import DEFAULT_MEMORY_BUDGET_BYTES, check_render_memory, plan_tiles, render_memory_bytes
 
@@ -69,6 +70,9 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
     ``record_tile(record, spix, fpix)``: called after each tile, in raster order, with
     the kernel's recorded arrays of that tile (as for ``trace_pixel``) and its pixels'
     slow and fast indices, (P,) arrays; tiles then run one after another.
+    Interpolation (fall-back) and phi carry-over renders give the same image whatever
+    the tiles and workers: side by side, a pre-pass finds where the serial stream's state
+    changes (:func:`~xbragg.render.execute.run_prepassed`).
     ``memory_limit_bytes``: raise :class:`InputError` before allocating anything when
     the estimate (:func:`~xbragg.render.plan.render_memory_bytes`) exceeds it; ``None``: no limit.
     """
@@ -95,11 +99,16 @@ def render(exp: Experiment, *, backend: str = "numpy", device: str | None = None
                          evaluations=plan.total * exp.evaluations_per_pixel_of(panel))
     record: dict | None = {} if plan.traced is not None else None
     fell_back_at = None
-    if plan.mode != "serial" and len(plan.spans) > 1:
-        pieces = run_side_by_side(kernel, inp, exp, plan, xp, dev, record=record, progress=progress)
-    else:
+    # an eager kernel takes larger tiles once interpolation is off; a compiled one keeps its shape
+    retile = kernel is tile_intensity
+    if plan.mode == "serial" or len(plan.spans) <= 1:
         pieces, fell_back_at = run_serial(kernel, inp, exp, plan, xp, dev, record=record,
-                                          record_tile=record_tile, progress=progress)
+                                          record_tile=record_tile, progress=progress, retile=retile)
+    elif exp.interpolate or exp.phi_carryover:
+        pieces, fell_back_at = run_prepassed(kernel, inp, exp, plan, xp, dev, record=record, progress=progress,
+                                             retile=retile)
+    else:
+        pieces = run_side_by_side(kernel, inp, exp, plan, xp, dev, record=record, progress=progress)
     tiles = len(pieces)
     image = assemble(pieces, plan, *shape, xp)
     return RenderResult(image=image, interpolation_fell_back=fell_back_at is not None,

@@ -35,9 +35,14 @@ class TilePlan:
     mode: str                          # "serial", "processes" or "threads" (see parallel_plan)
     workers: int
     tile_pixels: int
+    plain_tile_pixels: int             # pixels per tile once interpolation is off
     spans: tuple                       # (start, stop) raster indices in the region, in order
     traced: int | None                 # raster index of the traced pixel (a one-pixel tile), or None
     panel: int = 0                     # the detector panel rendered
+
+    def spans_between(self, start: int, stop: int, step: int) -> list:
+        """Tiles of ``step`` pixels from raster index ``start`` to ``stop``, the traced pixel alone."""
+        return _raster_spans(start, stop, step, self.traced)
 
     @property
     def total(self) -> int:
@@ -57,24 +62,34 @@ def plan_tiles(exp: Experiment, backend: str, dtype: str, *, memory_budget_bytes
     x0, x1, y0, y1 = exp.roi_bounds_of(panel)
     nx, ny = x1 - x0 + 1, y1 - y0 + 1
     total = max(nx, 0) * max(ny, 0)
-    # interpolation and phi carry-over keep one ordered stream: both depend on which pixel
-    # comes first in raster order
-    mode, workers = parallel_plan(backend, workers, ordered=exp.interpolate or exp.phi_carryover or recording,
+    # interpolation and phi carry-over depend on which pixel comes first in raster order: side
+    # by side, a pre-pass finds that pixel first (render.execute.run_prepassed)
+    mode, workers = parallel_plan(backend, workers, ordered=recording,
                                   evaluations=total * exp.evaluations_per_pixel_of(panel),
                                   tracing=trace_pixel is not None)
     if tile_pixels is not None and not (isinstance(tile_pixels, (int, np.integer)) and tile_pixels >= 1):
         raise InputError(f"tile_pixels must be a whole number of pixels, at least 1, got {tile_pixels!r}")
     step = tile_pixels or tile_size(exp, memory_budget_bytes, dtype, workers=workers, backend=backend, panel=panel)
-    bounds = set(range(0, total, step)) | {total}
+    # without the tricubic neighbourhood's arrays a tile holds several times more pixels
+    plain = tile_pixels or tile_size(exp, memory_budget_bytes, dtype, workers=workers, backend=backend, panel=panel,
+                                     interpolate=False)
     traced = None
     if trace_pixel is not None:
         ts, tf = trace_pixel
         if x0 <= tf <= x1 and y0 <= ts <= y1:
             traced = (ts - y0) * nx + (tf - x0)
-            bounds |= {traced, traced + 1}
-    edges = sorted(bounds)
     return TilePlan(x0=x0, y0=y0, nx=nx, ny=ny, mode=mode, workers=workers, tile_pixels=step,
-                    spans=tuple(zip(edges[:-1], edges[1:])), traced=traced, panel=panel)
+                    spans=tuple(_raster_spans(0, total, step, traced)), traced=traced, panel=panel,
+                    plain_tile_pixels=plain)
+
+
+def _raster_spans(start: int, stop: int, step: int, traced: int | None) -> list:
+    """(start, stop) pairs of ``step`` pixels covering ``start`` to ``stop``; ``traced`` a tile of its own."""
+    bounds = set(range(start, stop, step)) | {stop}
+    if traced is not None and start <= traced < stop:
+        bounds |= {traced, traced + 1}
+    edges = sorted(bounds)
+    return list(zip(edges[:-1], edges[1:]))
 
 
 def render_memory_bytes(exp: Experiment, dtype: str = "float64",
@@ -97,14 +112,17 @@ def check_render_memory(needed_bytes: int, limit_bytes: int | None, exp: Experim
 
 
 def tile_size(exp: Experiment, memory_budget_bytes: int, dtype: str, *, workers: int = 1,
-              backend: str = "numpy", panel: int = 0) -> int:
+              backend: str = "numpy", panel: int = 0, interpolate: bool | None = None) -> int:
     """Pixels per tile so that the kernel's working arrays fit the budget.
 
-    ``workers`` tiles are in flight at once and share the budget.  Raises
+    ``workers`` tiles are in flight at once and share the budget.  ``interpolate``:
+    size for tiles with (True) or without (False) tricubic interpolation; ``None``:
+    as ``exp`` says.  Raises
     :class:`~xbragg.errors.InputError` when a single pixel needs more than the budget
     (for instance an automatic oversampling of thousands for a huge crystal).
     """
-    per_eval = _BYTES_PER_EVALUATION_INTERP if exp.interpolate else _BYTES_PER_EVALUATION
+    per_eval = _BYTES_PER_EVALUATION_INTERP if (exp.interpolate if interpolate is None else interpolate) \
+        else _BYTES_PER_EVALUATION
     if dtype == "float32":
         per_eval //= 2
     evaluations = exp.evaluations_per_pixel_of(panel)
