@@ -43,6 +43,12 @@ CASES = {
 QUICK = {"cubic_256": "-cell 100 100 100 90 90 90 -lambda 6.2 -N 5 -default_F 100 -distance 100 -detpixels 256"}
 
 
+#: issue 15's mosaic scaling: cubic 1024 x 1024, N 5, 1 to 1000 domains (``--mosaic``)
+MOSAIC = {f"mosaic_{d}_1024": ("-cell 100 100 100 90 90 90 -lambda 6.2 -N 5 -default_F 100 -distance 100 "
+                               f"-detpixels 1024 -mosaic 0.5 -mosaic_dom {d}")
+          for d in (1, 10, 100, 1000)}
+
+
 def supervisor_args() -> str:
     cases = json.loads((GOLDEN / "cases.json").read_text())
     return next(c for c in cases if c["name"] == "supervisor_full")["args"]
@@ -127,8 +133,11 @@ def main() -> None:
     ap.add_argument("--backends", default="numpy:float64,torch:float64,torch:float64:on,torch:float32:on",
                     help="backend:dtype[:compile on|off|auto] list")
     ap.add_argument("--cases", help="comma-separated case names (default: all)")
+    ap.add_argument("--mosaic", action="store_true", help="the mosaic-scaling cases (1 to 1000 domains) instead")
     ns = ap.parse_args()
     cases = dict(QUICK) if ns.quick else {"supervisor_full": supervisor_args(), **CASES}
+    if ns.mosaic:
+        cases = dict(MOSAIC)
     if ns.cases:
         unknown = set(ns.cases.split(",")) - set(cases)
         if unknown:
