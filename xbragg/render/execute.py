@@ -16,6 +16,7 @@ import numpy as np
 from ..backends import compiled_kernel, to_numpy
 from ..kernel.intensity import KernelInputs, first_fallback, first_phi_pass, tile_intensity
 from ..setup.experiment import Experiment
+from .assemble import TileValues
 from .plan import TilePlan
 
 
@@ -61,7 +62,7 @@ def tile_kernel(backend: str, plan: TilePlan, xp, *, compile: bool | None, evalu
 
 def run_serial(kernel: Callable, inp: KernelInputs, exp: Experiment, plan: TilePlan, xp, device, *,
                record: dict | None, record_tile: Callable[[dict, Any, Any], None] | None,
-               progress: Callable[[int, int], None] | None, retile: bool = False) -> tuple[list, tuple | None]:
+               progress: Callable[[int, int], None] | None, retile: bool = False) -> tuple[TileValues, tuple | None]:
     """The tiles' values in order, and the Miller indices that switched interpolation off (or ``None``).
 
     ``retile``: once interpolation is off, the remaining pixels run in tiles of
@@ -75,7 +76,7 @@ def run_serial(kernel: Callable, inp: KernelInputs, exp: Experiment, plan: TileP
     interp_active = xp.asarray(True, device=device) if exp.interpolate else None
     carry_started = xp.asarray(False, device=device) if exp.phi_carryover else None
     fell_back_at = None
-    pieces = []
+    pieces = TileValues(xp)
     spans = list(plan.spans)
     if retile and interp_active is not None and spans:
         start, stop = spans[0]
@@ -113,7 +114,7 @@ def run_serial(kernel: Callable, inp: KernelInputs, exp: Experiment, plan: TileP
 
 def run_prepassed(kernel: Callable, inp: KernelInputs, exp: Experiment, plan: TilePlan, xp, device, *,
                   record: dict | None, progress: Callable[[int, int], None] | None,
-                  retile: bool = False) -> tuple[list, tuple | None]:
+                  retile: bool = False) -> tuple[TileValues, tuple | None]:
     """As :func:`run_serial`, with the tiles side by side (``plan.workers`` at a time).
 
     A pre-pass, itself side by side, finds the points where the order of the
@@ -167,7 +168,7 @@ def run_prepassed(kernel: Callable, inp: KernelInputs, exp: Experiment, plan: Ti
                                           plan.plain_tile_pixels if retile else plan.tile_pixels))
         items = [("render", s, carry_pixel, exp.interpolate and (fallback_pixel is None or s[0] <= fallback_pixel))
                  for s in spans]
-        pieces, fell_back_at = [], None
+        pieces, fell_back_at = TileValues(xp), None
         for span, (values, hkl) in zip(spans, map_tiles(items)):
             pieces.append(values)
             fell_back_at = fell_back_at or hkl
@@ -192,13 +193,13 @@ def _first_hit(results, spans: list, per_pixel: int) -> int | None:
 
 
 def run_side_by_side(kernel: Callable, inp: KernelInputs, exp: Experiment, plan: TilePlan, xp, device, *,
-                     record: dict | None, progress: Callable[[int, int], None] | None) -> list:
+                     record: dict | None, progress: Callable[[int, int], None] | None) -> TileValues:
     """The tiles' values in order, rendered ``plan.workers`` at a time in forked processes or threads."""
     def one(span):
         spix, fpix, valid = tile_arrays(exp, plan, *span, xp, device)
         rec = record if span[0] == plan.traced else None
         return kernel(inp, spix, fpix, valid=valid, record=rec, xp=xp)[0]
-    pieces = []
+    pieces = TileValues(xp)
     for span, values in zip(plan.spans, _map_tiles(one, plan.spans, plan.workers, plan.mode == "processes")):
         pieces.append(values)
         if progress is not None:
