@@ -156,6 +156,13 @@ def c_atof(token: str) -> float:
     return float(match.group(0)) if match else 0.0
 
 
+def reference_argv(argv: list[str]) -> list[str]:
+    """The arguments the reference would be given: ``argv`` without xbragg's own ``--`` flags and
+    their values (the reference matches flags by substring, so it would read ``--phi-carryover``
+    as ``-phi`` and take the next token as the angle)."""
+    return _reference_positions(argv)[0]
+
+
 def _reference_positions(argv: list[str]) -> tuple[list[str], dict[int, int]]:
     """The arguments the reference sees (xbragg's own ``--`` flags and their values left out),
     and the position there of each argument of ``argv`` that it sees."""

@@ -156,23 +156,10 @@ def _split(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def reference_flags(flags: list[str]) -> list[str]:
-    """FLAGS without xbragg's own switches (``--name`` and its values), for the reference.
-
-    The reference matches flags by substring, so it would read ``--phi-carryover`` as
-    ``-phi`` and take the next token as the angle.
-    """
-    from xbragg.cli.flags import flag_index
-    index = flag_index()
-    kept, i = [], 0
-    while i < len(flags):
-        token = flags[i]
-        i += 1
-        if token.startswith("--"):
-            flag = index.get(token)
-            i += flag.nargs if flag is not None and flag.nargs > 0 else 0
-        else:
-            kept.append(token)
-    return kept
+    """FLAGS without xbragg's own switches (``--name`` and its values), for the reference
+    (:func:`xbragg.cli.parse.reference_argv`)."""
+    from xbragg.cli.parse import reference_argv
+    return reference_argv(flags)
 
 
 def _reference_binary(path: str) -> str:
