@@ -35,8 +35,8 @@ def table_bytes(table, itemsize: int = 8) -> int:
     """An :class:`~xbragg.io.hkl.HKLTable` on the host and on the backend (``itemsize`` bytes a value).
 
     A dense grid is held once on the host, once more with its border of ``default_F``
-    (float64, host), and twice on the backend (plain and bordered, ``render.inputs.kernel_inputs``);
-    a sparse table as keys and values on both sides.
+    (float64, host), and once on the backend, bordered (``render.inputs.kernel_inputs``: the
+    nearest-node and tricubic lookups share it); a sparse table as keys and values on both sides.
     """
     if table is None:
         return 0
@@ -44,7 +44,7 @@ def table_bytes(table, itemsize: int = 8) -> int:
         return 2 * table.nbytes
     h, k, l = table.shape
     padded = (h + 2) * (k + 2) * (l + 2)
-    return table.nbytes + 8 * padded + itemsize * (table.cells + padded)
+    return table.nbytes + 8 * padded + itemsize * padded
 
 
 def image_bytes(region_pixels: int, full_pixels: int, itemsize: int) -> int:

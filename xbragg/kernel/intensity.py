@@ -88,9 +88,9 @@ class CrystalInputs:
 class TableInputs:
     """Structure factors as the kernel looks them up."""
 
-    F_flat: Any               # flattened structure-factor grid (or a 1-element dummy); sparse: values
-    F_padded_flat: Any        # the same with a border of default_F (nearest lookups); sparse: values
-    F_keys: Any               # sparse table: sorted flat grid indices of F_flat's values; None: dense
+    F_padded_flat: Any        # flattened F grid with a border of default_F (one 1x1x1 cell without a table);
+                              # sparse: the listed values
+    F_keys: Any               # sparse table: sorted flat grid indices of the values; None: dense
     F_fill: float             # sparse table: F of the grid cells not listed
     hkl_origin: tuple
     hkl_shape: tuple
@@ -283,8 +283,10 @@ def structure_factor(inp: KernelInputs, hkl: tuple, lat: Lattice, interp_active,
     if interp_active is None:
         return StructureFactor(F_cell, None, None)
     hkl_stack = xp.stack(hkl, axis=-1)                                     # (T,S,N,R,P,3)
-    F_tri, weights, nodes = tricubic_F(hkl_stack, inp.table.F_flat, origin=inp.table.hkl_origin,
-                                       shape=inp.table.hkl_shape, keys=inp.table.F_keys, fill_F=inp.table.F_fill, xp=xp)
+    # the one table on the device: a dense grid carries nearest_F's border of default_F
+    F_tri, weights, nodes = tricubic_F(hkl_stack, inp.table.F_padded_flat, origin=inp.table.hkl_origin,
+                                       shape=inp.table.hkl_shape, border=0 if inp.table.F_keys is not None else 1,
+                                       keys=inp.table.F_keys, fill_F=inp.table.F_fill, xp=xp)
     oob = interpolation_out_of_range(hkl_stack, origin=inp.table.hkl_origin, shape=inp.table.hkl_shape) & lat.reached
     T, S, N, R, P = F_tri.shape
     E = T * S * N * R

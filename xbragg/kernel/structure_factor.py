@@ -81,13 +81,16 @@ def lagrange_weights(t, *, xp=None):
 
 
 def tricubic_F(hkl, F_flat, *, origin: tuple[int, int, int], shape: tuple[int, int, int],
-               keys=None, fill_F: float = 0.0, xp=None):
+               border: int = 0, keys=None, fill_F: float = 0.0, xp=None):
     """Tricubic interpolation of F on the 4x4x4 nodes around ``hkl`` (reference ``polin3``).
 
     The nodes are floor(x)-1 .. floor(x)+2 on each axis.  Points whose
     neighbourhood leaves the table get an unspecified value; callers mask
-    them with :func:`interpolation_out_of_range`.  With ``keys``, ``F_flat``
-    holds a sparse table's values (see :func:`sparse_take`).
+    them with :func:`interpolation_out_of_range`.  ``F_flat``: the flattened grid of
+    ``shape`` cells from ``origin``, with ``border`` extra planes on every side (the
+    renderer passes the grid :func:`nearest_F` reads, bordered by one plane of default_F,
+    so that the device holds the table once).  With ``keys``, ``F_flat`` holds a sparse
+    table's values (see :func:`sparse_take`).
     Returns (F, weights (..., 3, 4), node indices (..., 3, 4)).
     """
     xp = kernel_namespace_of(hkl) if xp is None else xp
@@ -104,10 +107,10 @@ def tricubic_F(hkl, F_flat, *, origin: tuple[int, int, int], shape: tuple[int, i
     hi = rel[0][..., :, None, None]
     ki = rel[1][..., None, :, None]
     li = rel[2][..., None, None, :]
-    flat = _flat_index(hi, ki, li, shape)                         # (..., 4, 4, 4)
     if keys is not None:
-        vals = sparse_take(keys, F_flat, flat, fill_F, xp=xp)
+        vals = sparse_take(keys, F_flat, _flat_index(hi, ki, li, shape), fill_F, xp=xp)   # (..., 4, 4, 4)
     else:
+        flat = _flat_index(hi + border, ki + border, li + border, tuple(s + 2 * border for s in shape))
         vals = xp.reshape(xp.take(F_flat, xp.reshape(flat, (-1,)), axis=0), flat.shape)
     along_l = xp.sum(vals * w[..., 2, None, None, :], axis=-1)        # (..., 4, 4)
     along_k = xp.sum(along_l * w[..., 1, None, :], axis=-1)           # (..., 4)

@@ -1,7 +1,8 @@
 """Host-side preparation: the experiment's arrays as the kernel takes them, on the backend.
 
 The structure-factor table is prepared on the host (a dense grid gets a border of
-``default_F`` for nearest-node lookups; a sparse table stays keys and values), then
+``default_F`` for nearest-node lookups, which tricubic lookups index past, so the device
+holds one copy; a sparse table stays keys and values), then
 every array moves to the render device in the working dtype once per render.
 """
 from __future__ import annotations
@@ -20,8 +21,7 @@ from ..setup.experiment import Experiment
 class HostTable(NamedTuple):
     """Structure factors as the kernel looks them up, on the host."""
 
-    F_flat: np.ndarray            # flattened grid (C order), or a sparse table's values
-    F_padded_flat: np.ndarray     # the grid with one plane of default_F on every side; sparse: the values
+    F_padded_flat: np.ndarray     # the grid (C order) with one plane of default_F on every side; sparse: the values
     keys: np.ndarray | None       # sparse table: sorted flat grid indices of the values; None: dense
     origin: tuple                 # (h, k, l) of the grid's first cell
     shape: tuple                  # the grid's shape, without the border
@@ -33,14 +33,14 @@ def host_table(exp: Experiment) -> HostTable:
     table = exp.crystal.structure_factors
     if table is not None and table.sparse:
         # listed cells only, looked up by flat index (kernel.structure_factor.sparse_take)
-        return HostTable(table.values, table.values, table.keys, table.origin, table.shape, table.fill_F)
+        return HostTable(table.values, table.keys, table.origin, table.shape, table.fill_F)
     F_grid = table.F if table is not None else np.zeros((1, 1, 1))
     origin = table.origin if table is not None else (0, 0, 0)
     shape = tuple(int(s) for s in F_grid.shape)
     # one plane of default_F on every side: nearest-node lookups clamp into it (nearest_F)
     F_padded = np.full(tuple(n + 2 for n in shape), float(exp.crystal.default_F))
     F_padded[1:-1, 1:-1, 1:-1] = F_grid
-    return HostTable(F_grid.reshape(-1), F_padded.reshape(-1), None, origin, shape, 0.0)
+    return HostTable(F_padded.reshape(-1), None, origin, shape, 0.0)
 
 
 def panel_inputs(exp: Experiment, panel: int, arr) -> PanelInputs:
@@ -81,10 +81,9 @@ def crystal_inputs(exp: Experiment, arr) -> CrystalInputs:
 def table_inputs(exp: Experiment, arr) -> TableInputs:
     """The structure-factor table (:func:`host_table`) on the device."""
     table = host_table(exp)
-    F_flat = arr(table.F_flat)
     hkl = exp.crystal.structure_factors
     return TableInputs(
-        F_flat=F_flat, F_padded_flat=F_flat if table.keys is not None else arr(table.F_padded_flat),
+        F_padded_flat=arr(table.F_padded_flat),
         F_keys=None if table.keys is None else arr(table.keys, "int64"), F_fill=table.fill_F,
         hkl_origin=table.origin, hkl_shape=table.shape, default_F=exp.crystal.default_F,
         have_table=hkl is not None and hkl.count > 0)
