@@ -59,7 +59,7 @@ def rotated_pair(spec, frame, Q, R):
     cell = xbragg.build_experiment(xbragg.options_from_flags(
         ["-cell", *(fmt(x) for x in spec.notes["cell"]), "-default_F", "1"])).crystal
     lam = float(spec.flags[spec.flags.index("-lambda") + 1])
-    A = Q @ np.stack([cell.a_star, cell.b_star, cell.c_star], axis=1) * lam
+    A = Q @ cell.A * lam
     images = []
     with tempfile.TemporaryDirectory() as tmp:
         for M in (np.eye(3), R):

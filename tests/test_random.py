@@ -202,7 +202,7 @@ def test_misset_random_orientation_in_the_experiment(tmp_path, monkeypatch):
     # a, b, c as the reference prints them (Angstrom)
     expected = np.array([[69.87476822, -2.09815266, 3.62139765], [-5.99167926, 75.89178743, 24.58732154],
                          [3.04924098, -4.37394447, 89.84192083]])
-    got = np.array([exp.crystal.a, exp.crystal.b, exp.crystal.c]) * 1e10
+    got = exp.crystal.real_axes_m * 1e10
     assert np.allclose(got, expected, atol=1e-7)
 
 

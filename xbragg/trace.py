@@ -76,7 +76,7 @@ def trace_lines(exp: Experiment, record: dict, slow: int, fast: int, *, panel: i
             cell = first_pass_cell0 if first_pass is not None and first_pass[t, s, 0] else cell0
             for name, v in zip("abc", cell):
                 out(f"rot_{name}_angstroms", _vec(v * 1e10))
-            for name, v in zip("abc", (cr.a_star, cr.b_star, cr.c_star)):
+            for name, v in zip("abc", cr.reciprocal_axes_per_A):
                 out(f"rot_{name}_star_A_inv", _vec(v))
             h = hkl[t, s, 0, 0]
             out("hkl_frac", _vec(h))

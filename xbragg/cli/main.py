@@ -15,7 +15,7 @@ from ..memory import OUTPUT_BYTES_PER_PIXEL, default_memory_limit_bytes
 from ..outputs import (cache_outputs, check_format_outputs, check_outputs, format_bytes_per_pixel, hkl_cache,
                        input_files, output_plan, panel_plan, write_detector_nexus, write_expt_file, write_outputs)
 from ..printout import PixelPrintout
-from ..render import DEFAULT_MEMORY_BUDGET_BYTES, check_render_memory, render, render_memory_bytes
+from ..render import DEFAULT_MEMORY_BUDGET_BYTES, check_render_memory, counted_from, render, render_memory_bytes
 from ..setup.experiment import build_experiment
 from ..setup.random_numbers import clock_seed
 from ..stats import detector_stats, image_stats
@@ -63,13 +63,6 @@ def _check_finite(image32: np.ndarray, exp, c_parity: bool) -> None:
     if not c_parity:
         raise InputError(message)
     sys.stderr.write(f"xbragg: warning: {message}; written anyway, as the reference does (--c-parity)\n")
-
-
-def _counted_from(progress, before: int, total: int):
-    """``progress`` for one panel's render: its pixels counted after ``before`` of ``total``."""
-    if progress is None:
-        return None
-    return lambda done, _panel_total: progress(before + done, total)
 
 
 def run(argv: list[str], out=None) -> int:
@@ -133,7 +126,7 @@ def run(argv: list[str], out=None) -> int:
     images32 = []
     for panel in range(panels):
         trace_pixel = settings.get("trace_pixel") if panel == trace_panel else None
-        panel_progress = _counted_from(progress, sum(totals[:panel]), sum(totals))
+        panel_progress = counted_from(progress, sum(totals[:panel]), sum(totals))
         # an overflowing intensity is reported below, once, instead of NumPy's warnings
         with np.errstate(over="ignore", invalid="ignore"):
             result = render(exp, backend=settings.get("backend", "numpy"), device=settings.get("device"),

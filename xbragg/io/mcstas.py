@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from xbragg.errors import InputError
+from xbragg.kernel.vectors import unit3
 
 __all__ = ["mcstas_rotation"]
 
@@ -30,7 +31,7 @@ _PARALLEL = 1e-9
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.sqrt(float(v @ v))
+    return unit3(np.asarray(v, dtype=np.float64), xp=np)[0]
 
 
 def _perpendicular(v: np.ndarray, z: np.ndarray) -> np.ndarray | None:

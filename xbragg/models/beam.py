@@ -1,10 +1,11 @@
 """The incident beam: direction, wavelength, polarization, its sources and its fluence."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..kernel.vectors import cross3, unit3
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,8 @@ class Beam:
     @property
     def polarization_normal(self) -> np.ndarray:
         """dxtbx's polarization normal: the unit normal of the plane the axis and the beam span."""
-        d, e = self.direction, self.polarization_axis
-        n = np.array([d[1] * e[2] - d[2] * e[1], d[2] * e[0] - d[0] * e[2], d[0] * e[1] - d[1] * e[0]])
-        length = math.sqrt(float(n @ n))
-        return n / length if length > 0 else n
+        normal, _ = unit3(cross3(self.direction, self.polarization_axis, xp=np), xp=np)
+        return normal
 
     @property
     def s0_per_A(self) -> np.ndarray:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..io.hkl import HKLTable
+from ..kernel.vectors import dot3
 
 
 @dataclass(frozen=True)
@@ -58,36 +59,6 @@ class Crystal:
     from_matrix: bool = False
 
     @property
-    def a(self) -> np.ndarray:
-        """Real-space axis a (m), (3,)."""
-        return self.real_axes_m[0]
-
-    @property
-    def b(self) -> np.ndarray:
-        """Real-space axis b (m), (3,)."""
-        return self.real_axes_m[1]
-
-    @property
-    def c(self) -> np.ndarray:
-        """Real-space axis c (m), (3,)."""
-        return self.real_axes_m[2]
-
-    @property
-    def a_star(self) -> np.ndarray:
-        """Reciprocal axis a* (1/A), (3,)."""
-        return self.reciprocal_axes_per_A[0]
-
-    @property
-    def b_star(self) -> np.ndarray:
-        """Reciprocal axis b* (1/A), (3,)."""
-        return self.reciprocal_axes_per_A[1]
-
-    @property
-    def c_star(self) -> np.ndarray:
-        """Reciprocal axis c* (1/A), (3,)."""
-        return self.reciprocal_axes_per_A[2]
-
-    @property
     def A(self) -> np.ndarray:
         """dxtbx's A matrix (1/A): columns a*, b*, c*."""
         return self.reciprocal_axes_per_A.T
@@ -106,10 +77,8 @@ class Crystal:
     @property
     def size_m(self) -> tuple[float, float, float]:
         """Crystal edge lengths along a, b, c (m)."""
-        def length(v):
-            x, y, z = float(v[0]), float(v[1]), float(v[2])
-            return math.sqrt(x * x + y * y + z * z)
-        return (length(self.a) * self.Na, length(self.b) * self.Nb, length(self.c) * self.Nc)
+        a, b, c = (math.sqrt(float(dot3(v, v))) for v in self.real_axes_m)
+        return (a * self.Na, b * self.Nb, c * self.Nc)
 
     @property
     def domains(self) -> int:

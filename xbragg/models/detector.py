@@ -88,14 +88,19 @@ class Panel:
         f = (np.asarray(fast, dtype=np.float64) + 0.5) * self.pixel_size_m
         return (self.origin_m + f[..., None] * self.fast_axis + s[..., None] * self.slow_axis)
 
+    def distance_along_m(self, direction) -> float | None:
+        """Distance from the sample to the panel's plane along the unit ``direction`` (m);
+        ``None`` when the ray runs parallel to the plane or away from it."""
+        along = float(dot3(np.asarray(direction, dtype=np.float64), self.normal))
+        return self.close_distance_m / along if along > 0.0 else None
+
     def beam_intersection_fs_m(self, beam_direction) -> tuple[float, float] | None:
         """Where a ray from the sample along ``beam_direction`` meets the panel's plane, as
         (fast, slow) offsets from the origin (m); ``None`` when it runs parallel or away."""
-        d = np.asarray(beam_direction, dtype=np.float64)
-        along = float(d @ self.normal)
-        if not along > 0.0:
+        distance = self.distance_along_m(beam_direction)
+        if distance is None:
             return None
-        hit = (self.close_distance_m / along) * d - self.origin_m
+        hit = distance * np.asarray(beam_direction, dtype=np.float64) - self.origin_m
         return float(hit @ self.fast_axis), float(hit @ self.slow_axis)
 
 

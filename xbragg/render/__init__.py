@@ -24,7 +24,7 @@ from .plan import DEFAULT_MEMORY_BUDGET_BYTES, check_render_memory, plan_tiles, 
 
 __all__ = ["DEFAULT_MEMORY_BUDGET_BYTES", "RenderResult", "check_render_memory", "kernel_inputs",
            "panel_kernel_inputs", "render",
-           "render_detector", "render_memory_bytes"]
+           "render_detector", "render_memory_bytes", "counted_from"]
 
 
 @dataclass
@@ -124,12 +124,13 @@ def render_detector(exp: Experiment, *, progress: Callable[[int, int], None] | N
     panel in its own raster order.  ``render_kwargs`` as for :func:`render` (not ``panel``).
     """
     totals = [exp.roi_pixels_of(i) for i in range(len(exp.detector))]
-    results = []
-    for index in range(len(exp.detector)):
-        done_before = sum(totals[:index])
+    return tuple(render(exp, panel=index, progress=counted_from(progress, sum(totals[:index]), sum(totals)),
+                        **render_kwargs) for index in range(len(exp.detector)))
 
-        def panel_progress(done, _total, _base=done_before):
-            progress(_base + done, sum(totals))
-        results.append(render(exp, panel=index, progress=None if progress is None else panel_progress,
-                              **render_kwargs))
-    return tuple(results)
+
+def counted_from(progress: Callable[[int, int], None] | None, before: int, total: int):
+    """``progress`` for one panel's render: its pixels counted after ``before`` of ``total``
+    (``None`` for ``None``)."""
+    if progress is None:
+        return None
+    return lambda done, _panel_total: progress(before + done, total)

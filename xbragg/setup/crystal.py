@@ -48,8 +48,8 @@ def build_crystal(opts: SimulationOptions, wavelength_m: float, *,
     except (ZeroDivisionError, OverflowError, ValueError) as exc:
         raise InputError(f"the crystal cannot be built from these values ({exc}); the cell or "
                          "matrix is degenerate or out of range", flag=flag) from None
-    values = np.concatenate([crystal.a, crystal.b, crystal.c, crystal.a_star, crystal.b_star, crystal.c_star])
-    lengths = [magnitude(v) for v in (crystal.a, crystal.b, crystal.c)]
+    values = np.concatenate([crystal.real_axes_m.ravel(), crystal.reciprocal_axes_per_A.ravel()])
+    lengths = [magnitude(v) for v in crystal.real_axes_m]
     if not np.all(np.isfinite(values)) or not all(x > 0.0 for x in lengths):
         raise InputError("the cell or matrix gives non-finite or zero cell vectors (singular, "
                          "overflowing or NaN input)", flag=flag)

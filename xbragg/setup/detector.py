@@ -293,8 +293,7 @@ def quoted_geometry(panel: Panel, beam_direction: np.ndarray, setup: DetectorSet
         return QuotedGeometry(setup.distance_m, setup.detsize_fs_m, setup.beam_xy_m,
                               setup.beam_spot_fs_m(panel, beam_direction), (Fclose, Sclose), orgxy,
                               setup.twotheta_rad)
-    close = panel.close_distance_m
-    along = float(dot3(beam_direction, panel.normal))
-    distance = close / along if along != 0.0 else close
+    # a panel the beam does not meet: its distance along its normal, its near point
+    distance = panel.distance_along_m(beam_direction) or panel.close_distance_m
     hit = panel.beam_intersection_fs_m(beam_direction) or (Fclose, Sclose)
     return QuotedGeometry(distance, panel.size_m, hit, hit, (Fclose, Sclose), orgxy, 0.0)

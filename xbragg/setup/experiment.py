@@ -81,7 +81,7 @@ class Experiment:
     def rotated_cells(self) -> np.ndarray:
         """Cell vectors of every (phi step, mosaic domain), (phisteps, domains, 3, 3): rows a, b, c (m)."""
         cr, scan = self.crystal, self.scan
-        return rotated_cells(np, (cr.a, cr.b, cr.c), phi0_rad=scan.phi0_rad, phistep_rad=scan.phistep_rad,
+        return rotated_cells(np, tuple(cr.real_axes_m), phi0_rad=scan.phi0_rad, phistep_rad=scan.phistep_rad,
                              phisteps=scan.phisteps, spindle=self.goniometer.rotation_axis,
                              umats=cr.mosaic_umats if cr.mosaic_spread_rad > 0.0 else None)
 

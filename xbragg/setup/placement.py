@@ -20,7 +20,7 @@ import numpy as np
 from ..constants import RTD
 from ..errors import InputError
 from ..models import Detector, Panel
-from .detector import DetectorSetup, NanoBraggDetector, build_detector, quoted_geometry
+from .detector import DetectorSetup, NanoBraggDetector, build_detector
 from .options import SimulationOptions
 from .sampling import thickness_sampling
 
@@ -55,7 +55,7 @@ class Placement:
         distance; a panel the beam does not meet counts by its distance along its normal)."""
         if self.setup is not None:
             return self.setup.distance_m
-        return min(abs(quoted_geometry(p, self.beam_direction, None).distance_m) for p in self.detector)
+        return min(abs(p.distance_along_m(self.beam_direction) or p.close_distance_m) for p in self.detector)
 
 
 def place_from_flags(opts: SimulationOptions) -> Placement:

@@ -11,6 +11,7 @@ from xbragg.constants import DEFAULT_FLUENCE, RTD
 from xbragg.errors import InputError
 from xbragg.io._json_path import JsonValue, load_json
 from xbragg.io.expt.entry import ANGSTROM, DEFAULT_HALL_SYMBOL, MM, PERPENDICULAR_EPS, ExptCrystal, ExptEntry
+from xbragg.kernel.vectors import axis_angle_umat, unit3
 from xbragg.models import Beam, Detector, Goniometer, Panel, Scan, Sensor, Sources
 
 #: xbragg places the (single) source this far from the sample when the file gives no distance
@@ -20,20 +21,18 @@ _OSCILLATION_EPS_DEG = 1e-7
 _ROTATION_EPS = 1e-6
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / math.sqrt(float(v @ v))
-
-
 def _is_rotation(m: np.ndarray) -> bool:
     return bool(np.max(np.abs(m.T @ m - np.eye(3))) < _ROTATION_EPS and np.linalg.det(m) > 0.0)
 
 
+def _unit(v: np.ndarray) -> np.ndarray:
+    return unit3(v, xp=np)[0]
+
+
 def _axis_angle_matrix(axis: np.ndarray, angle_rad: float) -> np.ndarray:
-    """Right-handed rotation by ``angle_rad`` about ``axis`` (scitbx ``axis_and_angle_as_matrix``)."""
-    u = _unit(axis)
-    c, s = math.cos(angle_rad), math.sin(angle_rad)
-    ux = np.array([[0.0, -u[2], u[1]], [u[2], 0.0, -u[0]], [-u[1], u[0], 0.0]])
-    return c * np.eye(3) + s * ux + (1.0 - c) * np.outer(u, u)
+    """Right-handed rotation by ``angle_rad`` about ``axis`` (scitbx ``axis_and_angle_as_matrix``):
+    the package's Rodrigues matrix."""
+    return axis_angle_umat(np, _unit(axis), angle_rad)
 
 
 def read_experiment(path: str | os.PathLike[str], index: int = 0, *,
